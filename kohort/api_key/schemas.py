@@ -1,0 +1,37 @@
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from kohort.http.schemas import RequestModel, ResponseModel, Text, Timestamp
+
+
+class ApiKeyRead(ResponseModel):
+    id: str = Field(examples=["key_0123456789abcd"])
+    name: str | None
+    type: Literal["SECRET", "PUBLISHABLE"]
+    livemode: bool
+    preview: str = Field(examples=["sk_live_…a1b2"])
+    created_at: Timestamp
+    last_used_at: Timestamp | None
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
+
+
+class ApiKeyIssued(ApiKeyRead):
+    key: str = Field(description="The full key. Shown this once; store it now.")
+
+
+class ApiKeyCreate(RequestModel):
+    name: Annotated[Text, Field(max_length=255)] | None = None
+    type: Literal["SECRET", "PUBLISHABLE"] = "SECRET"
+
+
+MAX_OVERLAP_SECONDS = int(timedelta(days=7).total_seconds())
+
+
+class ApiKeyRoll(RequestModel):
+    expires_in_seconds: Annotated[int, Field(ge=0, le=MAX_OVERLAP_SECONDS)] = Field(
+        default=0,
+        description="How long the old key keeps working (0 … 7 days). 0 stops it at once.",
+    )

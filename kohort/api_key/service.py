@@ -1,0 +1,158 @@
+"""API keys: creation, authentication, roll with an overlap window, revocation.
+
+A key is `{sk|pk}_{live|test}_` + 40 random characters; only its SHA-256 and a preview are
+stored, so authentication is one lookup on a unique index.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort import clock
+from kohort.api_key import repository
+from kohort.api_key.errors import (
+    ApiKeyAlreadyRolledError,
+    ApiKeyNotFoundError,
+    ExpiredApiKeyError,
+    InvalidApiKeyError,
+    LastSecretKeyError,
+    RevokedApiKeyError,
+)
+from kohort.ids import new_id, new_key_secret
+from kohort.models import ApiKey
+
+KEY_PATTERN = re.compile(r"^(sk|pk)_(live|test)_[A-Za-z0-9]{32,128}$")
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+MAX_ROLL_OVERLAP = timedelta(days=7)
+_PREFIX = {repository.SECRET: "sk", repository.PUBLISHABLE: "pk"}
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    record: ApiKey
+    key: str
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def preview_of(key: str) -> str:
+    prefix = key[: key.index("_", 3) + 1]
+    return f"{prefix}…{key[-4:]}"
+
+
+async def issue_key(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    key_type: str,
+    name: str | None,
+    created_by: str | None,
+) -> IssuedKey:
+    mode = "live" if livemode else "test"
+    key = f"{_PREFIX[key_type]}_{mode}_{new_key_secret()}"
+    record = ApiKey(
+        id=new_id("key"),
+        organization_id=organization_id,
+        livemode=livemode,
+        type=key_type,
+        name=name,
+        key_hash=hash_key(key),
+        preview=preview_of(key),
+        created_at=clock.now(),
+        created_by=created_by,
+    )
+    session.add(record)
+    await session.flush()
+    return IssuedKey(record=record, key=key)
+
+
+async def authenticate(session: AsyncSession, key: str) -> ApiKey:
+    """The usable key record for `key`, or the 401 error that says why not."""
+    if not KEY_PATTERN.match(key):
+        raise InvalidApiKeyError("Invalid API key provided.")
+    record = await repository.get_by_hash(session, hash_key(key))
+    if record is None:
+        raise InvalidApiKeyError(f"Invalid API key provided: {preview_of(key)}")
+    if record.revoked_at is not None:
+        raise RevokedApiKeyError(f"This API key was revoked: {record.preview}")
+    if record.expires_at is not None and record.expires_at <= clock.now():
+        raise ExpiredApiKeyError(f"This API key expired: {record.preview}")
+    return record
+
+
+def last_use_is_stale(record: ApiKey, now: datetime) -> bool:
+    return record.last_used_at is None or record.last_used_at < now - LAST_USED_RESOLUTION
+
+
+async def record_use(session: AsyncSession, record: ApiKey) -> None:
+    now = clock.now()
+    await repository.mark_used(
+        session, key_id=record.id, now=now, stale_before=now - LAST_USED_RESOLUTION
+    )
+
+
+async def get_key(
+    session: AsyncSession, *, key_id: str, organization_id: str, livemode: bool
+) -> ApiKey:
+    record = await repository.get_usable_key(
+        session, key_id=key_id, organization_id=organization_id, livemode=livemode, now=clock.now()
+    )
+    if record is None:
+        raise ApiKeyNotFoundError(f"No such API key: '{key_id}'", param="id")
+    return record
+
+
+async def roll_key(
+    session: AsyncSession,
+    *,
+    key_id: str,
+    organization_id: str,
+    livemode: bool,
+    expires_in: timedelta,
+    actor: str,
+) -> IssuedKey:
+    """A new key of the same type and name; the old one works for `expires_in` more."""
+    old = await get_key(session, key_id=key_id, organization_id=organization_id, livemode=livemode)
+    if old.expires_at is not None:
+        raise ApiKeyAlreadyRolledError(
+            f"API key {key_id} was already rolled; roll its successor instead.", param="id"
+        )
+    issued = await issue_key(
+        session,
+        organization_id=organization_id,
+        livemode=livemode,
+        key_type=old.type,
+        name=old.name,
+        created_by=actor,
+    )
+    old.expires_at = clock.now() + expires_in
+    old.rolled_to_id = issued.record.id
+    await session.flush()
+    return issued
+
+
+async def revoke_key(
+    session: AsyncSession, *, key_id: str, organization_id: str, livemode: bool
+) -> ApiKey:
+    """Revoke now; the mode's last lasting secret key cannot go (the caller locks the org)."""
+    record = await get_key(
+        session, key_id=key_id, organization_id=organization_id, livemode=livemode
+    )
+    if record.type == repository.SECRET:
+        others = await repository.count_other_lasting_secret_keys(
+            session, key_id=record.id, organization_id=organization_id, livemode=livemode
+        )
+        if others == 0:
+            raise LastSecretKeyError(
+                "The last secret key of a mode cannot be revoked; create or roll one first.",
+                param="id",
+            )
+    record.revoked_at = clock.now()
+    await session.flush()
+    return record

@@ -1,0 +1,143 @@
+"""`kohort serve | migrate | org create | demo`."""
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from kohort import migrations
+from kohort.config import get_settings
+from kohort.db import create_database
+from kohort.logs import configure_logging
+from kohort.organization import repository as organizations
+from kohort.organization import service as organization_service
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Kohort: social cashback.")
+org_app = typer.Typer(no_args_is_help=True, help="Manage organizations.")
+app.add_typer(org_app, name="org")
+console = Console(stderr=True)
+DEMO_NAME = "Demo Shop"
+DEMO_KEYS_FILE = "demo-keys.json"
+
+
+async def _schema_state() -> tuple[str | None, str | None]:
+    db = create_database(get_settings(), pooled=False)
+    try:
+        return await migrations.current_revision(db.engine), migrations.head_revision()
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to the code's head revision."""
+
+    async def run() -> None:
+        db = create_database(get_settings(), pooled=False)
+        try:
+            await migrations.upgrade(db.engine)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    current, _ = asyncio.run(_schema_state())
+    console.print(f"Database schema at revision {current} (head).")
+
+
+@app.command()
+def serve(
+    workers: Annotated[int, typer.Option(min=1, help="API processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Serve the API. Refuses to start on a database behind the code's migrations."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    current, head = asyncio.run(_schema_state())
+    if current != head:
+        console.print(
+            f"[red]The database schema is at revision {current or 'none'}, "
+            f"the code needs {head}.[/red] Run `kohort migrate` (or `make migrate`) first."
+        )
+        raise typer.Exit(code=1)
+    if workers > 1 and settings.is_sqlite:
+        console.print("[red]Several API processes need PostgreSQL; SQLite serves one.[/red]")
+        raise typer.Exit(code=1)
+    uvicorn.run(
+        "kohort.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+async def _create_org(name: str) -> organization_service.CreatedOrganization:
+    db = create_database(get_settings(), pooled=False)
+    try:
+        async with db.write() as session:
+            return await organization_service.create_organization(session, name=name)
+    finally:
+        await db.dispose()
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Option("--name", help="The shop's name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+) -> None:
+    """Create an organization with its four API keys, printed this once."""
+    created = asyncio.run(_create_org(name))
+    if as_json:
+        payload = {"organizationId": created.organization.id, "keys": created.keys}
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    out = Console()
+    out.print(f"Organization [bold]{created.organization.name}[/bold] ({created.organization.id})")
+    for label, key in created.keys.items():
+        out.print(f"  {label:8} {key}")
+    out.print("These keys are shown once: store them now.")
+
+
+async def _organization_exists(organization_id: str) -> bool:
+    db = create_database(get_settings(), pooled=False)
+    try:
+        async with db.read() as session:
+            return await organizations.get_by_id(session, organization_id) is not None
+    finally:
+        await db.dispose()
+
+
+def _demo_keys(path: Path) -> dict[str, Any]:
+    """The demo organization's keys: created once, then read back from the data folder."""
+    if path.exists():
+        saved: dict[str, Any] = json.loads(path.read_text())
+        if asyncio.run(_organization_exists(saved["organizationId"])):
+            return saved
+    created = asyncio.run(_create_org(DEMO_NAME))
+    saved = {"organizationId": created.organization.id, "keys": created.keys}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved, indent=2))
+    os.chmod(path, 0o600)
+    return saved
+
+
+@app.command()
+def demo() -> None:
+    """Create the demo organization the first time; print its test keys every time."""
+    settings = get_settings()
+    saved = _demo_keys(settings.data_dir / DEMO_KEYS_FILE)
+    keys = saved["keys"]
+    out = Console()
+    out.print(f"\n[bold]Demo organization[/bold] {saved['organizationId']} ({DEMO_NAME})")
+    out.print(f"  secret key (test)       {keys['sk_test']}")
+    out.print(f"  publishable key (test)  {keys['pk_test']}")
+    out.print("\nTry it:")
+    out.print(f"  curl -u {keys['sk_test']}: {settings.public_url}/customers\n", soft_wrap=True)

@@ -1,0 +1,92 @@
+"""Every query on customers; every one is scoped to an organization and a mode."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort.http.lists import Kind, ListField
+from kohort.models import Customer
+
+LIST_FIELDS = {
+    "id": ListField(Customer.id, Kind.STRING),
+    "emailAddress": ListField(Customer.email_address, Kind.STRING),
+    "firstName": ListField(Customer.first_name, Kind.STRING, nullable=True),
+    "lastName": ListField(Customer.last_name, Kind.STRING, nullable=True),
+    "phoneNumber": ListField(Customer.phone_number, Kind.STRING, nullable=True),
+    "locale": ListField(Customer.locale, Kind.STRING, choices=("fr_FR", "en_US", "en_GB")),
+    "isBlocked": ListField(Customer.is_blocked, Kind.BOOLEAN),
+    "blockedAt": ListField(Customer.blocked_at, Kind.TIMESTAMP, nullable=True),
+    "clientReferenceId": ListField(Customer.client_reference_id, Kind.STRING, nullable=True),
+    "createdAt": ListField(Customer.created_at, Kind.TIMESTAMP),
+    "updatedAt": ListField(Customer.updated_at, Kind.TIMESTAMP),
+}
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+async def get(
+    session: AsyncSession, *, organization_id: str, livemode: bool, customer_id: str
+) -> Customer | None:
+    stmt = select(Customer).where(
+        Customer.id == customer_id,
+        Customer.organization_id == organization_id,
+        Customer.livemode == livemode,
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_by_email(
+    session: AsyncSession, *, organization_id: str, livemode: bool, email: str
+) -> Customer | None:
+    """The customer with this e-mail, whatever its case, soft-deleted ones included."""
+    stmt = select(Customer).where(
+        Customer.organization_id == organization_id,
+        Customer.livemode == livemode,
+        Customer.email_key == email_key(email),
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def select_listed(organization_id: str, livemode: bool) -> Select[Customer]:
+    return select(Customer).where(
+        Customer.organization_id == organization_id,
+        Customer.livemode == livemode,
+        Customer.deleted_at.is_(None),
+    )
+
+
+async def update_if(
+    session: AsyncSession,
+    customer: Customer,
+    *,
+    condition: Any,
+    values: Mapping[str, Any],
+) -> bool:
+    """One conditional UPDATE of `customer`; False when `condition` no longer holds."""
+    result = await session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id, condition)
+        .values(**values)
+        .returning(Customer.id)
+        .execution_options(synchronize_session=False)
+    )
+    changed = result.first() is not None
+    if changed:
+        await session.refresh(customer)
+    return changed
+
+
+def not_deleted() -> Any:
+    return Customer.deleted_at.is_(None)
+
+
+def deleted() -> Any:
+    return Customer.deleted_at.is_not(None)
+
+
+def blocked(value: bool) -> Any:
+    return Customer.is_blocked.is_(value)

@@ -1,0 +1,237 @@
+"""Customers: create, update, block, unblock, soft delete and restore.
+
+The e-mail is unique per organization and mode whatever its case, soft-deleted customers
+included: creating a customer with a deleted customer's e-mail restores that customer.
+Each change appends `customer.created` or `customer.updated` in the same transaction.
+"""
+
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort import clock
+from kohort.customer import repository
+from kohort.customer.errors import CustomerExistsError, CustomerNotFoundError
+from kohort.customer.schemas import (
+    DEFAULT_LOCALE,
+    CustomerCreate,
+    CustomerRead,
+    CustomerUpdate,
+    normalize_phone,
+)
+from kohort.errors import ValidationError
+from kohort.event.service import append_event
+from kohort.ids import new_id
+from kohort.models import Customer
+
+_FIELDS = ("first_name", "last_name", "locale", "client_reference_id")
+
+
+def _phone(raw: str | None, locale: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        return normalize_phone(raw, locale)
+    except ValueError as error:
+        raise ValidationError(f"phoneNumber {error}.", param="phoneNumber") from None
+
+
+async def _record(session: AsyncSession, event_type: str, customer: Customer) -> None:
+    await append_event(
+        session,
+        type=event_type,
+        organization_id=customer.organization_id,
+        livemode=customer.livemode,
+        data=CustomerRead.model_validate(customer).model_dump(mode="json", by_alias=True),
+    )
+
+
+def _exists(email: str) -> CustomerExistsError:
+    return CustomerExistsError(
+        f"A customer with e-mail {email} already exists.", param="emailAddress"
+    )
+
+
+async def get_customer(
+    session: AsyncSession, *, organization_id: str, livemode: bool, customer_id: str
+) -> Customer:
+    customer = await repository.get(
+        session, organization_id=organization_id, livemode=livemode, customer_id=customer_id
+    )
+    if customer is None:
+        raise CustomerNotFoundError(f"No such customer: '{customer_id}'", param="id")
+    return customer
+
+
+async def get_live_customer(
+    session: AsyncSession, *, organization_id: str, livemode: bool, customer_id: str
+) -> Customer:
+    """A customer that is not soft-deleted (deleted ones can be read, not changed)."""
+    customer = await get_customer(
+        session, organization_id=organization_id, livemode=livemode, customer_id=customer_id
+    )
+    if customer.deleted_at is not None:
+        raise CustomerNotFoundError(
+            f"No such customer: '{customer_id}' (deleted; restore it first)", param="id"
+        )
+    return customer
+
+
+async def create_customer(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    actor: str,
+    data: CustomerCreate,
+) -> Customer:
+    email = str(data.email_address)
+    existing = await repository.get_by_email(
+        session, organization_id=organization_id, livemode=livemode, email=email
+    )
+    if existing is not None and existing.deleted_at is None:
+        raise _exists(email)
+    locale = data.locale or DEFAULT_LOCALE
+    phone = _phone(data.phone_number, locale)
+    now = clock.now()
+    if existing is not None:
+        return await _restore_with(session, existing, data, phone=phone, actor=actor)
+    customer = Customer(
+        id=new_id("cus"),
+        organization_id=organization_id,
+        livemode=livemode,
+        email_address=email,
+        email_key=repository.email_key(email),
+        first_name=data.first_name,
+        last_name=data.last_name,
+        phone_number=phone,
+        locale=locale,
+        is_blocked=False,
+        client_reference_id=data.client_reference_id,
+        metadata_=data.metadata or {},
+        created_at=now,
+        created_by=actor,
+        updated_at=now,
+        updated_by=actor,
+    )
+    session.add(customer)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise _exists(email) from None
+    await _record(session, "customer.created", customer)
+    return customer
+
+
+async def _restore_with(
+    session: AsyncSession,
+    customer: Customer,
+    data: CustomerCreate,
+    *,
+    phone: str | None,
+    actor: str,
+) -> Customer:
+    values: dict[str, Any] = {
+        "deleted_at": None,
+        "email_address": str(data.email_address),
+        "updated_at": clock.now(),
+        "updated_by": actor,
+    }
+    for name in data.model_fields_set & {*_FIELDS, "metadata", "phone_number"}:
+        if name == "metadata":
+            values["metadata_"] = data.metadata or {}
+        elif name == "phone_number":
+            values["phone_number"] = phone
+        else:
+            values[name] = getattr(data, name)
+    if not await repository.update_if(
+        session, customer, condition=repository.deleted(), values=values
+    ):
+        raise _exists(str(data.email_address))
+    await _record(session, "customer.updated", customer)
+    return customer
+
+
+async def update_customer(
+    session: AsyncSession, customer: Customer, changes: CustomerUpdate, *, actor: str
+) -> Customer:
+    provided = changes.model_fields_set
+    values: dict[str, Any] = {}
+    for name in ("email_address", "locale"):
+        if name in provided and getattr(changes, name) is None:
+            raise ValidationError(f"{to_camel(name)} cannot be null.", param=to_camel(name))
+    if "email_address" in provided and changes.email_address is not None:
+        email = str(changes.email_address)
+        if repository.email_key(email) != customer.email_key:
+            other = await repository.get_by_email(
+                session,
+                organization_id=customer.organization_id,
+                livemode=customer.livemode,
+                email=email,
+            )
+            if other is not None:
+                raise _exists(email)
+        values["email_address"] = email
+        values["email_key"] = repository.email_key(email)
+    for name in provided & set(_FIELDS):
+        values[name] = getattr(changes, name)
+    if "metadata" in provided:
+        values["metadata_"] = changes.metadata or {}
+    if "phone_number" in provided:
+        values["phone_number"] = _phone(changes.phone_number, values.get("locale", customer.locale))
+    if not values:
+        return customer
+    values.update(updated_at=clock.now(), updated_by=actor)
+    try:
+        changed = await repository.update_if(
+            session, customer, condition=repository.not_deleted(), values=values
+        )
+    except IntegrityError:
+        raise _exists(values["email_address"]) from None
+    if not changed:
+        raise CustomerNotFoundError(f"No such customer: '{customer.id}'", param="id")
+    await _record(session, "customer.updated", customer)
+    return customer
+
+
+async def set_blocked(
+    session: AsyncSession, customer: Customer, *, blocked: bool, actor: str
+) -> Customer:
+    """Block or unblock; doing it twice changes nothing and records nothing the second time."""
+    now = clock.now()
+    values: dict[str, Any] = {
+        "is_blocked": blocked,
+        "blocked_at": now if blocked else None,
+        "blocked_by": actor if blocked else None,
+        "updated_at": now,
+        "updated_by": actor,
+    }
+    if await repository.update_if(
+        session,
+        customer,
+        condition=repository.not_deleted() & repository.blocked(not blocked),
+        values=values,
+    ):
+        await _record(session, "customer.updated", customer)
+    return customer
+
+
+async def delete_customer(session: AsyncSession, customer: Customer, *, actor: str) -> Customer:
+    now = clock.now()
+    values = {"deleted_at": now, "updated_at": now, "updated_by": actor}
+    if not await repository.update_if(
+        session, customer, condition=repository.not_deleted(), values=values
+    ):
+        raise CustomerNotFoundError(f"No such customer: '{customer.id}'", param="id")
+    await _record(session, "customer.updated", customer)
+    return customer
+
+
+async def restore_customer(session: AsyncSession, customer: Customer, *, actor: str) -> Customer:
+    """Undo a soft delete; restoring a customer that is not deleted changes nothing."""
+    values = {"deleted_at": None, "updated_at": clock.now(), "updated_by": actor}
+    if await repository.update_if(session, customer, condition=repository.deleted(), values=values):
+        await _record(session, "customer.updated", customer)
+    return customer

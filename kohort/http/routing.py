@@ -1,0 +1,137 @@
+"""The route class every API route uses: authenticate, claim the idempotency key, run the
+handler in one transaction (read for GET, write otherwise), commit once at the edge."""
+
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from kohort.db import Database
+from kohort.errors import AppError, InternalError, ValidationError, render_error
+from kohort.http import idempotency
+from kohort.http.auth import authenticate_request
+from kohort.http.validation import from_validation_error
+
+log = logging.getLogger("kohort.http")
+
+_NUL = re.compile(rb"\\u0000|\x00", re.IGNORECASE)
+_READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def get_session(request: Request) -> AsyncSession:
+    session: AsyncSession = request.state.session
+    return session
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def idempotency_key_header(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=idempotency.MAX_KEY_LENGTH,
+            description="A retry with the same key and body replays the first answer.",
+        ),
+    ] = None,
+) -> None:
+    """Declares the header in the OpenAPI document; `KohortRoute` does the work."""
+
+
+IDEMPOTENT = [Depends(idempotency_key_header)]
+
+
+class KohortRoute(APIRoute):
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            request_id: str = request.state.request_id
+            try:
+                return await _run(request, handler)
+            except AppError as error:
+                return render_error(error, request_id)
+            except RequestValidationError as exc:
+                return render_error(from_validation_error(exc), request_id)
+
+        return route
+
+
+async def _run(request: Request, handler: Handler) -> Response:
+    db: Database = request.app.state.db
+    _read_body_as_json(request)
+    body = await request.body()
+    if _NUL.search(body) or "%00" in request.url.query:
+        raise _nul_error()
+    auth = await authenticate_request(request, db)
+    request.state.auth = auth
+    key = request.headers.get("idempotency-key")
+    claim: idempotency.Claim | None = None
+    if key is not None and request.method == "POST":
+        outcome = await idempotency.claim(
+            db,
+            organization_id=auth.organization_id,
+            livemode=auth.livemode,
+            key=idempotency.check_key(key),
+            fingerprint=idempotency.request_fingerprint(request.method, request.url.path, body),
+        )
+        if isinstance(outcome, idempotency.Replay):
+            return Response(
+                content=outcome.body,
+                status_code=outcome.status,
+                media_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
+        claim = outcome
+    try:
+        return await _in_transaction(request, handler, db, claim)
+    except AppError as error:
+        if claim is not None:
+            response = render_error(error, request.state.request_id)
+            async with db.write() as session:
+                await idempotency.complete(
+                    session, claim, status=response.status_code, body=bytes(response.body)
+                )
+            return response
+        raise
+    except BaseException:
+        if claim is not None:
+            await idempotency.release(db, claim)
+        raise
+
+
+async def _in_transaction(
+    request: Request, handler: Handler, db: Database, claim: idempotency.Claim | None
+) -> Response:
+    sessions = db.read_sessions if request.method in _READ_METHODS else db.write_sessions
+    async with sessions() as session, session.begin():
+        request.state.session = session
+        response = await handler(request)
+        if response.status_code >= 500:
+            raise InternalError("An internal error occurred.")
+        if claim is not None:
+            await idempotency.complete(
+                session, claim, status=response.status_code, body=bytes(response.body)
+            )
+    return response
+
+
+def _read_body_as_json(request: Request) -> None:
+    """Every body is JSON, whatever Content-Type the client sent (curl -d sends a form type)."""
+    headers = [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
+    headers.append((b"content-type", b"application/json"))
+    request.scope["headers"] = headers
+    request.__dict__.pop("_headers", None)
+
+
+def _nul_error() -> AppError:
+    return ValidationError("Request must not contain NUL characters.")

@@ -1,0 +1,117 @@
+"""Wire-format building blocks: camelCase out, camelCase or snake_case in, UTC timestamps."""
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+from pydantic.alias_generators import to_camel
+
+MAX_METADATA_KEYS = 50
+MAX_METADATA_KEY_LENGTH = 40
+MAX_METADATA_VALUE_LENGTH = 500
+
+
+def format_timestamp(value: datetime) -> str:
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(format_timestamp, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "example": "2021-07-22T00:00:00.000Z"}
+    ),
+]
+"""A response timestamp: ISO 8601, UTC, milliseconds, `Z`."""
+
+TimestampIn = Annotated[datetime, AfterValidator(_as_utc)]
+"""A request timestamp: any ISO 8601 offset; naive means UTC."""
+
+PercentOut = Annotated[
+    Decimal,
+    PlainSerializer(float, return_type=float),
+    WithJsonSchema({"type": "number", "example": 10.0}),
+]
+
+
+def _check_metadata(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > MAX_METADATA_KEYS:
+        raise ValueError(f"at most {MAX_METADATA_KEYS} keys are allowed")
+    for key, item in value.items():
+        if not key or len(key) > MAX_METADATA_KEY_LENGTH:
+            raise ValueError(f"keys must be 1 to {MAX_METADATA_KEY_LENGTH} characters")
+        if len(item) > MAX_METADATA_VALUE_LENGTH:
+            raise ValueError(f"values must be at most {MAX_METADATA_VALUE_LENGTH} characters")
+    return value
+
+
+MetadataIn = Annotated[
+    dict[
+        Annotated[str, Field(max_length=MAX_METADATA_KEY_LENGTH)],
+        Annotated[str, Field(max_length=MAX_METADATA_VALUE_LENGTH)],
+    ],
+    AfterValidator(_check_metadata),
+    Field(max_length=MAX_METADATA_KEYS),
+]
+"""`metadata`: string → string, ≤ 50 keys, key ≤ 40 chars, value ≤ 500 chars."""
+
+
+def _reject_control(value: Any) -> Any:
+    if isinstance(value, str) and re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_reject_control)]
+
+
+class RequestModel(BaseModel):
+    """A request body: accepts camelCase and snake_case keys, ignores unknown keys."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="ignore",
+        str_strip_whitespace=True,
+    )
+
+
+class ResponseModel(BaseModel):
+    """A response body: camelCase keys, every field present."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        serialize_by_alias=True,
+        validate_by_name=True,
+        from_attributes=True,
+    )
+
+
+class ErrorDetail(BaseModel):
+    type: str = Field(examples=["invalid_request_error"])
+    code: str = Field(examples=["NOT_FOUND"])
+    message: str
+    param: str | None
+    request_id: str = Field(alias="requestId", examples=["req_0123456789abcdef01234567"])
+
+
+class ErrorEnvelope(BaseModel):
+    """The error envelope of every 4xx and 5xx answer."""
+
+    error: ErrorDetail

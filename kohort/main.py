@@ -1,0 +1,83 @@
+"""create_app(): routers, error handlers, lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from kohort.api_key.endpoints import router as api_key_router
+from kohort.config import Settings, get_settings
+from kohort.customer.endpoints import router as customer_router
+from kohort.db import Database, create_database
+from kohort.errors import AppError, MethodNotAllowedError, RouteNotFoundError, render_error
+from kohort.health.endpoints import router as health_router
+from kohort.http.middleware import RequestContextMiddleware
+from kohort.http.openapi import install_openapi
+from kohort.http.validation import from_validation_error
+from kohort.organization.endpoints import router as organization_router
+
+DESCRIPTION = """Kohort's REST API, compatible with KohortPay's.
+
+Authenticate with `Authorization: Bearer <key>` (or HTTP Basic with the key as user name).
+The key fixes the organization and the mode (live or test). Errors share one envelope:
+`{"error": {"type", "code", "message", "param", "requestId"}}`."""
+
+
+def _request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "req_unknown"))
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return render_error(exc, _request_id(request))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        error: AppError = MethodNotAllowedError(
+            f"{request.method} is not allowed on {request.url.path}."
+        )
+    else:
+        error = RouteNotFoundError(
+            f"Unrecognized request URL ({request.method}: {request.url.path})."
+        )
+    return render_error(error, _request_id(request))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return render_error(from_validation_error(exc), _request_id(request))
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = database or create_database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Kohort API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    app.add_middleware(RequestContextMiddleware)
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for router in (health_router, organization_router, api_key_router, customer_router):
+        app.include_router(router)
+    install_openapi(app)
+    return app

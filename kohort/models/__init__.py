@@ -1,0 +1,10 @@
+"""Every ORM model, imported here so Alembic and the app see the whole schema."""
+
+from kohort.models.api_key import ApiKey
+from kohort.models.base import Base
+from kohort.models.customer import Customer
+from kohort.models.event import Event
+from kohort.models.idempotency_key import IdempotencyKey
+from kohort.models.organization import Organization
+
+__all__ = ["ApiKey", "Base", "Customer", "Event", "IdempotencyKey", "Organization"]

@@ -1,0 +1,24 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kohort.models.base import Base, JSONDocument
+
+
+class Event(Base):
+    """A state change, appended in the transaction that made it; `data` is the resource after."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index(None, "organization_id", "livemode", "created_at", "id"),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    organization_id: Mapped[str] = mapped_column(String(32))
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime]

@@ -1,0 +1,39 @@
+from fastapi import APIRouter
+
+from kohort.http.auth import SecretKey
+from kohort.http.openapi import errors
+from kohort.http.routing import KohortRoute, Session
+from kohort.organization import service
+from kohort.organization.schemas import OrganizationRead, OrganizationUpdate
+
+router = APIRouter(prefix="/organizations", tags=["Organizations"], route_class=KohortRoute)
+
+
+@router.get("/me", response_model=OrganizationRead, responses=errors())
+async def get_my_organization(session: Session, auth: SecretKey) -> OrganizationRead:
+    """The organization of the calling key."""
+    organization = await service.get_own_organization(
+        session, organization_id=auth.organization_id, caller_organization_id=auth.organization_id
+    )
+    return OrganizationRead.model_validate(organization)
+
+
+@router.get("/{id}", response_model=OrganizationRead, responses=errors(404))
+async def get_organization(id: str, session: Session, auth: SecretKey) -> OrganizationRead:
+    """The caller's own organization by id; any other id answers 404."""
+    organization = await service.get_own_organization(
+        session, organization_id=id, caller_organization_id=auth.organization_id
+    )
+    return OrganizationRead.model_validate(organization)
+
+
+@router.patch("/{id}", response_model=OrganizationRead, responses=errors(404))
+async def update_organization(
+    id: str, changes: OrganizationUpdate, session: Session, auth: SecretKey
+) -> OrganizationRead:
+    """Update `name`, `websiteUrl`, `timezone` (IANA name) or `fromEmailName`."""
+    organization = await service.get_own_organization(
+        session, organization_id=id, caller_organization_id=auth.organization_id
+    )
+    organization = await service.update_organization(session, organization, changes)
+    return OrganizationRead.model_validate(organization)

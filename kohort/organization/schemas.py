@@ -1,0 +1,45 @@
+import zoneinfo
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import AfterValidator, AnyHttpUrl, Field
+
+from kohort.http.schemas import PercentOut, RequestModel, ResponseModel, Text, Timestamp
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _known_timezone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError(f"'{value}' is not an IANA timezone name (e.g. Europe/Paris)")
+    return value
+
+
+Timezone = Annotated[str, Field(max_length=64), AfterValidator(_known_timezone)]
+
+
+class OrganizationRead(ResponseModel):
+    id: str = Field(examples=["org_0123456789abcd"])
+    name: str
+    slug: str
+    website_url: str | None
+    timezone: str = Field(examples=["Europe/Paris"])
+    acquisition_fee_percent: PercentOut
+    from_email_name: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class OrganizationUpdate(RequestModel):
+    name: Annotated[Text, Field(min_length=1, max_length=255)] | None = None
+    website_url: AnyHttpUrl | None = Field(default=None, max_length=2048)
+    timezone: Timezone | None = None
+    from_email_name: Annotated[Text, Field(min_length=1, max_length=255)] | None = None
+
+
+DEFAULT_TIMEZONE = "Europe/Paris"
+DEFAULT_ACQUISITION_FEE_PERCENT = Decimal("10.00")

@@ -1,0 +1,110 @@
+"""Organizations: creation with their four API keys, reading, updating."""
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort import clock
+from kohort.api_key import service as api_keys
+from kohort.api_key.repository import PUBLISHABLE, SECRET
+from kohort.errors import ValidationError
+from kohort.ids import new_id
+from kohort.models import Organization
+from kohort.organization import repository
+from kohort.organization.errors import OrganizationNotFoundError
+from kohort.organization.schemas import (
+    DEFAULT_ACQUISITION_FEE_PERCENT,
+    DEFAULT_TIMEZONE,
+    OrganizationUpdate,
+)
+
+
+@dataclass(frozen=True)
+class CreatedOrganization:
+    organization: Organization
+    keys: dict[str, str]
+    """`sk_test`, `pk_test`, `sk_live`, `pk_live` → the key, shown this once."""
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:60] or "shop"
+
+
+async def _free_slug(session: AsyncSession, name: str) -> str:
+    base = slugify(name)
+    slug = base
+    while await repository.slug_exists(session, slug):
+        slug = f"{base}-{secrets.token_hex(3)}"
+    return slug
+
+
+async def create_organization(
+    session: AsyncSession, *, name: str, timezone: str = DEFAULT_TIMEZONE
+) -> CreatedOrganization:
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise ValidationError("name must be 1 to 255 characters.", param="name")
+    now = clock.now()
+    organization = Organization(
+        id=new_id("org"),
+        name=name,
+        slug=await _free_slug(session, name),
+        timezone=timezone,
+        acquisition_fee_percent=DEFAULT_ACQUISITION_FEE_PERCENT,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(organization)
+    await session.flush()
+    keys: dict[str, str] = {}
+    for livemode in (False, True):
+        for key_type in (SECRET, PUBLISHABLE):
+            issued = await api_keys.issue_key(
+                session,
+                organization_id=organization.id,
+                livemode=livemode,
+                key_type=key_type,
+                name="Default secret key" if key_type == SECRET else "Default publishable key",
+                created_by=None,
+            )
+            label = f"{'sk' if key_type == SECRET else 'pk'}_{'live' if livemode else 'test'}"
+            keys[label] = issued.key
+    return CreatedOrganization(organization=organization, keys=keys)
+
+
+async def get_own_organization(
+    session: AsyncSession, *, organization_id: str, caller_organization_id: str
+) -> Organization:
+    """The caller's organization; any other id is reported as absent (404, never 403)."""
+    organization = None
+    if organization_id == caller_organization_id:
+        organization = await repository.get_by_id(session, organization_id)
+    if organization is None:
+        raise OrganizationNotFoundError(f"No such organization: '{organization_id}'", param="id")
+    return organization
+
+
+async def update_organization(
+    session: AsyncSession, organization: Organization, changes: OrganizationUpdate
+) -> Organization:
+    provided = changes.model_fields_set
+    for required in ("name", "timezone"):
+        if required in provided and getattr(changes, required) is None:
+            raise ValidationError(f"{required} cannot be null.", param=required)
+    if "name" in provided and changes.name is not None:
+        organization.name = changes.name
+    if "timezone" in provided and changes.timezone is not None:
+        organization.timezone = changes.timezone
+    if "website_url" in provided:
+        organization.website_url = str(changes.website_url) if changes.website_url else None
+    if "from_email_name" in provided:
+        organization.from_email_name = changes.from_email_name
+    if provided:
+        organization.updated_at = clock.now()
+    await session.flush()
+    return organization
