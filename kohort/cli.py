@@ -14,6 +14,7 @@ from rich.console import Console
 from kohort import migrations
 from kohort.config import get_settings
 from kohort.db import create_database
+from kohort.errors import AppError
 from kohort.logs import configure_logging
 from kohort.organization import repository as organizations
 from kohort.organization import service as organization_service
@@ -94,7 +95,11 @@ def org_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
 ) -> None:
     """Create an organization with its four API keys, printed this once."""
-    created = asyncio.run(_create_org(name))
+    try:
+        created = asyncio.run(_create_org(name))
+    except AppError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(code=2) from None
     if as_json:
         payload = {"organizationId": created.organization.id, "keys": created.keys}
         sys.stdout.write(json.dumps(payload) + "\n")
@@ -140,4 +145,8 @@ def demo() -> None:
     out.print(f"  secret key (test)       {keys['sk_test']}")
     out.print(f"  publishable key (test)  {keys['pk_test']}")
     out.print("\nTry it:")
-    out.print(f"  curl -u {keys['sk_test']}: {settings.public_url}/customers\n", soft_wrap=True)
+    out.print(f"  curl -u {keys['sk_test']}: {settings.base_url}/customers\n", soft_wrap=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -14,12 +14,18 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/kohort.db"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     data_dir: Path = Path("./data")
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    housekeeping_interval_seconds: float = Field(default=600, gt=0)
+
+    @property
+    def base_url(self) -> str:
+        """Where shoppers and merchants reach the service: KOHORT_PUBLIC_URL, else host:port."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,5 +1,7 @@
 """create_app(): routers, error handlers, lifespan."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,10 +14,17 @@ from kohort.api_key.endpoints import router as api_key_router
 from kohort.config import Settings, get_settings
 from kohort.customer.endpoints import router as customer_router
 from kohort.db import Database, create_database
-from kohort.errors import AppError, MethodNotAllowedError, RouteNotFoundError, render_error
+from kohort.errors import (
+    AppError,
+    InvalidJSONError,
+    MethodNotAllowedError,
+    RouteNotFoundError,
+    render_error,
+)
 from kohort.health.endpoints import router as health_router
+from kohort.http.jobs import run_housekeeping
 from kohort.http.middleware import RequestContextMiddleware
-from kohort.http.openapi import install_openapi
+from kohort.http.openapi import allowed_methods, install_openapi
 from kohort.http.validation import from_validation_error
 from kohort.organization.endpoints import router as organization_router
 
@@ -41,11 +50,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         error: AppError = MethodNotAllowedError(
             f"{request.method} is not allowed on {request.url.path}."
         )
+    elif exc.status_code == 400:
+        error = InvalidJSONError("The request body is not valid JSON (UTF-8).")
     else:
         error = RouteNotFoundError(
             f"Unrecognized request URL ({request.method}: {request.url.path})."
         )
-    return render_error(error, _request_id(request))
+    response = render_error(error, _request_id(request))
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -59,9 +73,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if database is None:
-            await db.dispose()
+        housekeeping = asyncio.create_task(
+            run_housekeeping(db, interval_seconds=settings.housekeeping_interval_seconds)
+        )
+        try:
+            yield
+        finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+            if database is None:
+                await db.dispose()
 
     app = FastAPI(
         title="Kohort API",

@@ -7,7 +7,15 @@ from kohort import clock
 from kohort.api_key import repository, service
 from kohort.api_key.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, ApiKeyRoll
 from kohort.http.auth import SecretKey
-from kohort.http.lists import Kind, ListField, ListQuery, Page, fetch_page, list_query
+from kohort.http.lists import (
+    Kind,
+    ListField,
+    ListQuery,
+    Page,
+    check_expand,
+    fetch_page,
+    list_query,
+)
 from kohort.http.openapi import errors
 from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
 from kohort.models import ApiKey
@@ -35,6 +43,7 @@ async def list_api_keys(
     session: Session, auth: SecretKey, query: Annotated[ListQuery, Depends(list_query)]
 ) -> Page[ApiKeyRead]:
     """The usable keys (not revoked, not expired) of the caller's organization and mode."""
+    check_expand(query, frozenset())
     stmt = repository.select_usable_keys(auth.organization_id, auth.livemode, clock.now())
     rows, count = await fetch_page(
         session, stmt, query=query, fields=LIST_FIELDS, id_column=ApiKey.id

@@ -39,6 +39,19 @@ async def get_usable_key(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def get_unrevoked_key(
+    session: AsyncSession, *, key_id: str, organization_id: str, livemode: bool
+) -> ApiKey | None:
+    """The key of the organization and mode unless revoked, expired or not (to roll it)."""
+    stmt = select(ApiKey).where(
+        ApiKey.id == key_id,
+        ApiKey.organization_id == organization_id,
+        ApiKey.livemode == livemode,
+        ApiKey.revoked_at.is_(None),
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def count_other_lasting_secret_keys(
     session: AsyncSession, *, key_id: str, organization_id: str, livemode: bool
 ) -> int:

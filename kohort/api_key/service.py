@@ -117,8 +117,13 @@ async def roll_key(
     expires_in: timedelta,
     actor: str,
 ) -> IssuedKey:
-    """A new key of the same type and name; the old one works for `expires_in` more."""
-    old = await get_key(session, key_id=key_id, organization_id=organization_id, livemode=livemode)
+    """A new key of the same type and name; the old one works for `expires_in` more.
+    A key rolled before (even one whose overlap ended) answers 400, not 404."""
+    old = await repository.get_unrevoked_key(
+        session, key_id=key_id, organization_id=organization_id, livemode=livemode
+    )
+    if old is None:
+        raise ApiKeyNotFoundError(f"No such API key: '{key_id}'", param="id")
     if old.expires_at is not None:
         raise ApiKeyAlreadyRolledError(
             f"API key {key_id} was already rolled; roll its successor instead.", param="id"

@@ -93,7 +93,7 @@ async def create_customer(
     )
     if existing is not None and existing.deleted_at is None:
         raise _exists(email)
-    locale = data.locale or DEFAULT_LOCALE
+    locale = data.locale or (existing.locale if existing is not None else DEFAULT_LOCALE)
     phone = _phone(data.phone_number, locale)
     now = clock.now()
     if existing is not None:
@@ -144,7 +144,7 @@ async def _restore_with(
             values["metadata_"] = data.metadata or {}
         elif name == "phone_number":
             values["phone_number"] = phone
-        else:
+        elif name != "locale" or data.locale is not None:
             values[name] = getattr(data, name)
     if not await repository.update_if(
         session, customer, condition=repository.deleted(), values=values
@@ -181,6 +181,7 @@ async def update_customer(
         values["metadata_"] = changes.metadata or {}
     if "phone_number" in provided:
         values["phone_number"] = _phone(changes.phone_number, values.get("locale", customer.locale))
+    values = {k: v for k, v in values.items() if getattr(customer, k) != v}
     if not values:
         return customer
     values.update(updated_at=clock.now(), updated_by=actor)
@@ -189,7 +190,7 @@ async def update_customer(
             session, customer, condition=repository.not_deleted(), values=values
         )
     except IntegrityError:
-        raise _exists(values["email_address"]) from None
+        raise _exists(str(changes.email_address)) from None
     if not changed:
         raise CustomerNotFoundError(f"No such customer: '{customer.id}'", param="id")
     await _record(session, "customer.updated", customer)

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from kohort import migrations
 from kohort.db import Database
+from kohort.http.openapi import internal_error
 
 router = APIRouter(prefix="/health", tags=["Operations"])
 
@@ -21,7 +22,7 @@ class Readiness(BaseModel):
     migrations: Literal["head", "behind", "unknown"]
 
 
-@router.get("", response_model=Health)
+@router.get("", response_model=Health, responses=internal_error())
 async def health() -> Health:
     """The process is up."""
     return Health(status="ok")
@@ -30,7 +31,10 @@ async def health() -> Health:
 @router.get(
     "/ready",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "Database unreachable or not at head."}},
+    responses={
+        503: {"model": Readiness, "description": "Database unreachable or not at head."},
+        **internal_error(),
+    },
 )
 async def ready(request: Request) -> Readiness | JSONResponse:
     """Ready to serve: the database answers and its schema is at the code's migration head."""

@@ -23,6 +23,7 @@ from kohort.models import IdempotencyKey
 TTL = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
+PURGE_BATCH = 1000
 
 
 class IdempotencyKeyReusedError(AppError):
@@ -41,6 +42,7 @@ class IdempotencyInProgressError(AppError):
 class Replay:
     status: int
     body: bytes
+    request_id: str | None
 
 
 @dataclass(frozen=True)
@@ -123,15 +125,17 @@ async def _claim(
             )
         row.locked_at = now
         return Claim(id=row.id)
-    return Replay(status=row.response_status, body=row.response_body)
+    return Replay(status=row.response_status, body=row.response_body, request_id=row.request_id)
 
 
-async def complete(session: AsyncSession, claim_: Claim, *, status: int, body: bytes) -> None:
+async def complete(
+    session: AsyncSession, claim_: Claim, *, status: int, body: bytes, request_id: str
+) -> None:
     """Store the response; call inside the transaction that did the work."""
     await session.execute(
         update(IdempotencyKey)
         .where(IdempotencyKey.id == claim_.id)
-        .values(response_status=status, response_body=body, locked_at=None)
+        .values(response_status=status, response_body=body, request_id=request_id, locked_at=None)
     )
 
 
@@ -141,7 +145,7 @@ async def release(db: Database, claim_: Claim) -> None:
         await session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim_.id))
 
 
-async def purge_expired(session: AsyncSession, *, limit: int = 1000) -> int:
+async def purge_expired(session: AsyncSession, *, limit: int = PURGE_BATCH) -> int:
     now = clock.now()
     ids = select(IdempotencyKey.id).where(IdempotencyKey.expires_at <= now).limit(limit)
     result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(ids)))

@@ -128,11 +128,13 @@ def _typed(name: str, spec: ListField, raw: str) -> Any:
     if spec.kind is Kind.TIMESTAMP:
         try:
             moment = datetime.fromisoformat(value)
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         except ValueError:
             raise ValidationError(
                 f"search: {name} expects an ISO 8601 timestamp.", param="search"
             ) from None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(f"search: {name} is out of range.", param="search") from None
     if spec.choices and value not in spec.choices:
         raise ValidationError(
             f"search: {name} must be one of {', '.join(spec.choices)}.", param="search"
@@ -142,6 +144,7 @@ def _typed(name: str, spec: ListField, raw: str) -> Any:
 
 def _condition(name: str, spec: ListField, op: str, raw: str) -> ColumnElement[bool]:
     column = spec.column
+    raw = raw.strip()
     if raw.strip().lower() == "null" and spec.nullable and op in (":", "!"):
         return column.is_(None) if op == ":" else column.is_not(None)
     if op == "~":

@@ -1,5 +1,6 @@
 """Declares in the OpenAPI document every error status a route can answer."""
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,6 +19,31 @@ _DESCRIPTIONS = {
 }
 
 
+_HEADERS: dict[str, dict[str, Any]] = {
+    "Request-Id": {
+        "description": "This request's id, the `requestId` of an error; quote it to support.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^req_[0-9a-f]{24}$"},
+    },
+    "WWW-Authenticate": {
+        "description": "The scheme to authenticate with.",
+        "required": True,
+        "schema": {"type": "string", "example": 'Bearer realm="kohort"'},
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this answer replays the first one given for the "
+        "Idempotency-Key; absent otherwise.",
+        "required": False,
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+
+
+def internal_error() -> dict[int | str, dict[str, Any]]:
+    """The 500 any route can answer, for routes that need no `errors()` (no key, no body)."""
+    return {500: {"model": ErrorEnvelope, "description": _DESCRIPTIONS[500]}}
+
+
 def errors(*statuses: int, secret: bool = True) -> dict[int | str, dict[str, Any]]:
     """Error responses for a route: 400, 401 and 500 always, 403 for secret-key routes."""
     wanted = {400, 401, 500, *statuses}
@@ -27,6 +53,17 @@ def errors(*statuses: int, secret: bool = True) -> dict[int | str, dict[str, Any
         status: {"model": ErrorEnvelope, "description": _DESCRIPTIONS[status]}
         for status in sorted(wanted)
     }
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the document declares for the most specific path template matching `path`:
+    a 405's `Allow` must list them all, Starlette knows only the first matching route's."""
+    matches: list[tuple[int, set[str]]] = []
+    for template, item in app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), path):
+            matches.append((template.count("{"), {method.upper() for method in item}))
+    fewest = min((count for count, _ in matches), default=0)
+    return sorted(set().union(*(methods for count, methods in matches if count == fewest)))
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -44,6 +81,7 @@ def install_openapi(app: FastAPI) -> None:
                 for operation in path.values():
                     if isinstance(operation, dict):
                         operation.get("responses", {}).pop("422", None)
+                        _declare_headers(operation)
             components = schema.get("components", {}).get("schemas", {})
             components.pop("HTTPValidationError", None)
             components.pop("ValidationError", None)
@@ -51,3 +89,17 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _declare_headers(operation: dict[str, Any]) -> None:
+    """Every answer carries `Request-Id`; a 401 `WWW-Authenticate`; a replay of an
+    Idempotency-Key `Idempotent-Replayed` (errors replay too, validation errors excepted)."""
+    parameters = operation.get("parameters", [])
+    idempotent = any(p.get("name") == "Idempotency-Key" for p in parameters)
+    for status, response in operation.get("responses", {}).items():
+        headers = response.setdefault("headers", {})
+        headers["Request-Id"] = _HEADERS["Request-Id"]
+        if status == "401":
+            headers["WWW-Authenticate"] = _HEADERS["WWW-Authenticate"]
+        if idempotent:
+            headers["Idempotent-Replayed"] = _HEADERS["Idempotent-Replayed"]

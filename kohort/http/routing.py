@@ -1,5 +1,9 @@
 """The route class every API route uses: authenticate, claim the idempotency key, run the
-handler in one transaction (read for GET, write otherwise), commit once at the edge."""
+handler in one transaction (read for GET, write otherwise), commit once at the edge.
+
+An answer is stored under its Idempotency-Key unless the request did not run (as at Stripe):
+a VALIDATION_ERROR, or a key not allowed on the route (401, 403). The same Idempotency-Key then
+works once the input or the API key is fixed."""
 
 import logging
 import re
@@ -82,7 +86,7 @@ async def _run(request: Request, handler: Handler) -> Response:
             organization_id=auth.organization_id,
             livemode=auth.livemode,
             key=idempotency.check_key(key),
-            fingerprint=idempotency.request_fingerprint(request.method, request.url.path, body),
+            fingerprint=idempotency.request_fingerprint(request.method, _target(request), body),
         )
         if isinstance(outcome, idempotency.Replay):
             return Response(
@@ -95,11 +99,17 @@ async def _run(request: Request, handler: Handler) -> Response:
     try:
         return await _in_transaction(request, handler, db, claim)
     except AppError as error:
-        if claim is not None:
+        if claim is not None and not _is_stored(error):
+            await idempotency.release(db, claim)
+        elif claim is not None:
             response = render_error(error, request.state.request_id)
             async with db.write() as session:
                 await idempotency.complete(
-                    session, claim, status=response.status_code, body=bytes(response.body)
+                    session,
+                    claim,
+                    status=response.status_code,
+                    body=bytes(response.body),
+                    request_id=request.state.request_id,
                 )
             return response
         raise
@@ -120,9 +130,23 @@ async def _in_transaction(
             raise InternalError("An internal error occurred.")
         if claim is not None:
             await idempotency.complete(
-                session, claim, status=response.status_code, body=bytes(response.body)
+                session,
+                claim,
+                status=response.status_code,
+                body=bytes(response.body),
+                request_id=request.state.request_id,
             )
     return response
+
+
+def _target(request: Request) -> str:
+    """Path and query string: `?expand[]=…` changes the answer, so it is part of the request."""
+    query = request.url.query
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def _is_stored(error: AppError) -> bool:
+    return not isinstance(error, ValidationError) and error.status not in (401, 403)
 
 
 def _read_body_as_json(request: Request) -> None:

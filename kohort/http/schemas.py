@@ -27,7 +27,11 @@ def format_timestamp(value: datetime) -> str:
 
 
 def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    """Naive means UTC; an offset that moves the moment past year 1 or 9999 is refused."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
 
 
 Timestamp = Annotated[

@@ -31,9 +31,13 @@ def from_validation_error(exc: RequestValidationError) -> AppError:
             messages.append("a JSON object body is required")
             params.append("body")
             continue
-        field = _field(loc)
         message = str(error.get("msg", "is invalid"))
         message = message.removeprefix("Value error, ")
+        if "[key]" in loc:
+            at = loc.index("[key]")
+            message = f"key '{loc[at - 1]}': {message}"
+            loc = loc[: at - 1]
+        field = _field(loc)
         messages.append(f"{field}: {message}")
         params.append(field)
     text = "; ".join(dict.fromkeys(messages)) or "The request is invalid."

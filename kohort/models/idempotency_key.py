@@ -20,6 +20,7 @@ class IdempotencyKey(Base):
     livemode: Mapped[bool] = mapped_column(Boolean)
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(40))
     locked_at: Mapped[datetime | None]
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)

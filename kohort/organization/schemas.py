@@ -3,7 +3,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import AfterValidator, AnyHttpUrl, Field
+from pydantic import AfterValidator, AnyHttpUrl, Field, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 
 from kohort.http.schemas import PercentOut, RequestModel, ResponseModel, Text, Timestamp
 
@@ -21,6 +22,22 @@ def _known_timezone(value: str) -> str:
 
 Timezone = Annotated[str, Field(max_length=64), AfterValidator(_known_timezone)]
 
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+def _http_url(value: str) -> str:
+    """Checked as an http(s) URL but kept as written (pydantic would add a trailing '/')."""
+    try:
+        _HTTP_URL.validate_python(value)
+    except PydanticValidationError:
+        raise ValueError("must be an http or https URL, e.g. https://shop.example.com") from None
+    return value
+
+
+WebsiteUrl = Annotated[
+    Text, Field(max_length=2048, json_schema_extra={"format": "uri"}), AfterValidator(_http_url)
+]
+
 
 class OrganizationRead(ResponseModel):
     id: str = Field(examples=["org_0123456789abcd"])
@@ -36,7 +53,7 @@ class OrganizationRead(ResponseModel):
 
 class OrganizationUpdate(RequestModel):
     name: Annotated[Text, Field(min_length=1, max_length=255)] | None = None
-    website_url: AnyHttpUrl | None = Field(default=None, max_length=2048)
+    website_url: WebsiteUrl | None = None
     timezone: Timezone | None = None
     from_email_name: Annotated[Text, Field(min_length=1, max_length=255)] | None = None
 

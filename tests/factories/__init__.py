@@ -1,5 +1,6 @@
 """Small typed factories with keyword overrides."""
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ async def make_organization(db: Database, *, name: str = "Test Shop") -> Org:
 
 
 async def make_customer(client: httpx.AsyncClient, key: str, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"emailAddress": f"shopper-{id(overrides)}-{len(overrides)}@example.com"}
+    body: dict[str, Any] = {"emailAddress": f"shopper-{secrets.token_hex(6)}@example.com"}
     body.update(overrides)
     response = await client.post("/customers", json=body, headers=bearer(key))
     assert response.status_code == 201, response.text

@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("livemode", sa.Boolean(), nullable=False),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("request_id", sa.String(40), nullable=True),
         sa.Column("locked_at", sa.DateTime(), nullable=True),
         sa.Column("response_status", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.LargeBinary(), nullable=True),
