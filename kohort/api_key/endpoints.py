@@ -17,9 +17,11 @@ from kohort.http.lists import (
     list_query,
 )
 from kohort.http.openapi import errors
-from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
+from kohort.http.routing import IDEMPOTENT, KohortRoute, Session, hide_on_replay
 from kohort.models import ApiKey
 from kohort.organization import repository as organizations
+
+SECRET_SHOWN_ONCE = Depends(hide_on_replay("key"))
 
 router = APIRouter(prefix="/api-keys", tags=["API keys"], route_class=KohortRoute)
 
@@ -52,7 +54,11 @@ async def list_api_keys(
 
 
 @router.post(
-    "", status_code=201, response_model=ApiKeyIssued, responses=errors(409), dependencies=IDEMPOTENT
+    "",
+    status_code=201,
+    response_model=ApiKeyIssued,
+    responses=errors(409),
+    dependencies=[*IDEMPOTENT, SECRET_SHOWN_ONCE],
 )
 async def create_api_key(
     session: Session, auth: SecretKey, payload: ApiKeyCreate | None = None
@@ -74,7 +80,7 @@ async def create_api_key(
     "/{id}/roll",
     response_model=ApiKeyIssued,
     responses=errors(404, 409),
-    dependencies=IDEMPOTENT,
+    dependencies=[*IDEMPOTENT, SECRET_SHOWN_ONCE],
 )
 async def roll_api_key(
     id: str, session: Session, auth: SecretKey, payload: ApiKeyRoll | None = None

@@ -19,7 +19,10 @@ class ApiKeyRead(ResponseModel):
 
 
 class ApiKeyIssued(ApiKeyRead):
-    key: str = Field(description="The full key. Shown this once; store it now.")
+    key: str | None = Field(
+        description="The full key, shown this once: store it now. `null` on an idempotent "
+        "replay (Idempotent-Replayed: true), since the key is never kept."
+    )
 
 
 class ApiKeyCreate(RequestModel):

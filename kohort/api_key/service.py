@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kohort import clock
 from kohort.api_key import repository
@@ -95,6 +96,7 @@ async def record_use(session: AsyncSession, record: ApiKey) -> None:
     await repository.mark_used(
         session, key_id=record.id, now=now, stale_before=now - LAST_USED_RESOLUTION
     )
+    set_committed_value(record, "last_used_at", now)
 
 
 async def get_key(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPBasic, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort import clock
 from kohort.api_key import service as api_keys
@@ -17,6 +18,7 @@ from kohort.api_key.errors import (
 )
 from kohort.api_key.repository import SECRET
 from kohort.db import Database
+from kohort.models import ApiKey
 
 
 @dataclass(frozen=True)
@@ -57,20 +59,44 @@ def key_from_header(header: str | None) -> str:
     )
 
 
-async def authenticate_request(request: Request, db: Database) -> AuthContext:
-    """Authenticate in a short read; record `lastUsedAt` in its own write, once a minute."""
-    key = key_from_header(request.headers.get("authorization"))
-    async with db.read() as session:
-        record = await api_keys.authenticate(session, key)
-    if api_keys.last_use_is_stale(record, clock.now()):
-        async with db.write() as session:
-            await api_keys.record_use(session, record)
+def _context_of(record: ApiKey) -> AuthContext:
     return AuthContext(
         key_id=record.id,
         key_type=record.type,
         organization_id=record.organization_id,
         livemode=record.livemode,
     )
+
+
+async def authenticate_request(request: Request, db: Database) -> AuthContext:
+    """Authenticate in a short read of its own; `lastUsedAt` in a write, once a minute."""
+    key = key_from_header(request.headers.get("authorization"))
+    async with db.read() as session:
+        record = await api_keys.authenticate(session, key)
+    if api_keys.last_use_is_stale(record, clock.now()):
+        async with db.write() as session:
+            await api_keys.record_use(session, record)
+    return _context_of(record)
+
+
+async def authenticate_in(
+    session: AsyncSession, request: Request, db: Database, *, writes: bool
+) -> AuthContext:
+    """Authenticate inside the request's own transaction (one transaction per request).
+
+    A write transaction records `lastUsedAt` itself; a read one leaves it to a short write of
+    its own (once a minute per key), since it cannot write."""
+    key = key_from_header(request.headers.get("authorization"))
+    record = await api_keys.authenticate(session, key)
+    # Held for the request: the session's identity map then keeps the lastUsedAt just written.
+    request.state.api_key = record
+    if api_keys.last_use_is_stale(record, clock.now()):
+        if writes:
+            await api_keys.record_use(session, record)
+        else:
+            async with db.write() as writer:
+                await api_keys.record_use(writer, record)
+    return _context_of(record)
 
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")

@@ -67,7 +67,7 @@ class Page(BaseModel, Generic[T]):
     count: int
 
 
-def list_query(
+async def list_query(
     take: Annotated[int, Query(ge=1, le=MAX_TAKE, description="Page size, 1…100.")] = 25,
     skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="Rows to skip.")] = 0,
     order_by: Annotated[

@@ -5,6 +5,7 @@ An answer is stored under its Idempotency-Key unless the request did not run (as
 a VALIDATION_ERROR, or a key not allowed on the route (401, 403). The same Idempotency-Key then
 works once the input or the API key is fixed."""
 
+import json
 import logging
 import re
 from collections.abc import Callable, Coroutine
@@ -19,7 +20,7 @@ from starlette.responses import Response
 from kohort.db import Database
 from kohort.errors import AppError, InternalError, ValidationError, render_error
 from kohort.http import idempotency
-from kohort.http.auth import authenticate_request
+from kohort.http.auth import authenticate_in, authenticate_request
 from kohort.http.validation import from_validation_error
 
 log = logging.getLogger("kohort.http")
@@ -30,7 +31,7 @@ _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     session: AsyncSession = request.state.session
     return session
 
@@ -76,67 +77,90 @@ async def _run(request: Request, handler: Handler) -> Response:
     body = await request.body()
     if _NUL.search(body) or "%00" in request.url.query:
         raise _nul_error()
-    auth = await authenticate_request(request, db)
-    request.state.auth = auth
     key = request.headers.get("idempotency-key")
-    claim: idempotency.Claim | None = None
-    if key is not None and request.method == "POST":
-        outcome = await idempotency.claim(
-            db,
-            organization_id=auth.organization_id,
-            livemode=auth.livemode,
-            key=idempotency.check_key(key),
-            fingerprint=idempotency.request_fingerprint(request.method, _target(request), body),
-        )
-        if isinstance(outcome, idempotency.Replay):
-            return Response(
-                content=outcome.body,
-                status_code=outcome.status,
-                media_type="application/json",
-                headers={"Idempotent-Replayed": "true"},
-            )
-        claim = outcome
+    if key is None or request.method != "POST":
+        return await _in_transaction(request, handler, db, None)
+    request.state.auth = await authenticate_request(request, db)
+    outcome = await idempotency.claim(
+        db,
+        organization_id=request.state.auth.organization_id,
+        livemode=request.state.auth.livemode,
+        key=idempotency.check_key(key),
+        fingerprint=idempotency.request_fingerprint(request.method, _target(request), body),
+    )
+    if isinstance(outcome, idempotency.Replay):
+        return _replay(outcome)
     try:
-        return await _in_transaction(request, handler, db, claim)
+        return await _in_transaction(request, handler, db, outcome)
     except AppError as error:
-        if claim is not None and not _is_stored(error):
-            await idempotency.release(db, claim)
-        elif claim is not None:
-            response = render_error(error, request.state.request_id)
-            async with db.write() as session:
-                await idempotency.complete(
-                    session,
-                    claim,
-                    status=response.status_code,
-                    body=bytes(response.body),
-                    request_id=request.state.request_id,
-                )
-            return response
-        raise
+        if not _is_stored(error):
+            await idempotency.release(db, outcome)
+            raise
+        response = render_error(error, request.state.request_id)
+        async with db.write() as session:
+            await _store(session, request, outcome, response)
+        return response
     except BaseException:
-        if claim is not None:
-            await idempotency.release(db, claim)
+        await idempotency.release(db, outcome)
         raise
 
 
 async def _in_transaction(
     request: Request, handler: Handler, db: Database, claim: idempotency.Claim | None
 ) -> Response:
-    sessions = db.read_sessions if request.method in _READ_METHODS else db.write_sessions
+    """Authenticate (unless done already) and run the handler in one transaction."""
+    writes = request.method not in _READ_METHODS
+    sessions = db.write_sessions if writes else db.read_sessions
     async with sessions() as session, session.begin():
+        if getattr(request.state, "auth", None) is None:
+            request.state.auth = await authenticate_in(session, request, db, writes=writes)
         request.state.session = session
         response = await handler(request)
         if response.status_code >= 500:
             raise InternalError("An internal error occurred.")
         if claim is not None:
-            await idempotency.complete(
-                session,
-                claim,
-                status=response.status_code,
-                body=bytes(response.body),
-                request_id=request.state.request_id,
-            )
+            await _store(session, request, claim, response)
     return response
+
+
+async def _store(
+    session: AsyncSession, request: Request, claim: idempotency.Claim, response: Response
+) -> None:
+    body = bytes(response.body)
+    hidden = getattr(request.state, "hidden_on_replay", ())
+    if hidden and response.status_code < 300:
+        document = json.loads(body)
+        document.update(dict.fromkeys(hidden))
+        body = json.dumps(document, separators=(",", ":")).encode()
+    await idempotency.complete(
+        session,
+        claim,
+        status=response.status_code,
+        body=body,
+        request_id=request.state.request_id,
+    )
+
+
+def _replay(replay: idempotency.Replay) -> Response:
+    headers = {"Idempotent-Replayed": "true"}
+    if replay.request_id:
+        headers["Original-Request"] = replay.request_id
+    return Response(
+        content=replay.body,
+        status_code=replay.status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def hide_on_replay(*fields: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
+    """A route dependency: these response fields are stored as null for idempotent replays
+    (an API key's secret is shown once, never kept)."""
+
+    async def mark(request: Request) -> None:
+        request.state.hidden_on_replay = fields
+
+    return mark
 
 
 def _target(request: Request) -> str:

@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 import pytest
 import time_machine
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from kohort.db import Database
+from kohort.models import IdempotencyKey
 from tests.factories import Org, bearer
 
 READ_FIELDS = {
@@ -536,3 +537,33 @@ async def test_revoke_unknown_other_org_or_other_mode_key_is_not_found(
     assert await works(client, other_org.sk_test)
     assert len(await listed(client, other_org.sk_test)) == 3
     assert len(await listed(client, org.sk_live)) == 3
+
+
+async def test_an_idempotent_replay_never_shows_or_stores_the_key(
+    client: httpx.AsyncClient, db: Database, org: Org
+) -> None:
+    headers = {**bearer(org.sk_test), "Idempotency-Key": "new-key-once"}
+    first = await client.post("/api-keys", json={"name": "deploy"}, headers=headers)
+    replay = await client.post("/api-keys", json={"name": "deploy"}, headers=headers)
+
+    assert first.status_code == replay.status_code == 201
+    key = first.json()["key"]
+    assert key.startswith("sk_test_")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == {**first.json(), "key": None}
+    async with db.read() as session:
+        stored = (
+            (
+                await session.execute(
+                    select(IdempotencyKey.response_body).where(
+                        IdempotencyKey.organization_id == org.id
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(stored) == 1
+    assert key.encode() not in stored[0]
+    listed = await client.get("/api-keys", headers=bearer(org.sk_test))
+    assert [k["name"] for k in listed.json()["data"]].count("deploy") == 1

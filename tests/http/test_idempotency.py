@@ -200,7 +200,7 @@ async def test_api_key_creation_is_replayed(client, db: Database, org: Org) -> N
     assert first.status_code == 201, first.text
     again = await _post(client, org.sk_test, "new-key", {"name": "Deploy"}, path="/api-keys")
     assert again.status_code == 201
-    assert again.content == first.content
+    assert again.json() == {**first.json(), "key": None}, "the secret is shown once only"
     assert again.headers["Idempotent-Replayed"] == "true"
     assert await _count(db, ApiKey, org) == 5
     works = await client.get("/customers", headers=bearer(first.json()["key"]))
@@ -346,3 +346,14 @@ async def test_an_empty_key_is_refused(client, db: Database, org: Org) -> None:
     error = _error(response, 400, "VALIDATION_ERROR")
     assert error["param"] == "Idempotency-Key"
     assert await _count(db, Customer, org) == 0
+
+
+async def test_a_replay_names_the_original_request(client: httpx.AsyncClient, org: Org) -> None:
+    headers = {**bearer(org.sk_test), "Idempotency-Key": "original-request"}
+    body = {"emailAddress": "original@example.com"}
+    first = await client.post("/customers", json=body, headers=headers)
+    replay = await client.post("/customers", json=body, headers=headers)
+
+    assert replay.headers["Original-Request"] == first.headers["Request-Id"]
+    assert replay.headers["Request-Id"] != first.headers["Request-Id"]
+    assert "Original-Request" not in first.headers
