@@ -2,12 +2,15 @@
 
 SQLite runs in WAL mode with a busy timeout; a *write* session begins its transaction with
 `BEGIN IMMEDIATE` so two writers queue on the lock instead of failing mid-transaction, while
-read sessions use plain deferred transactions and never block anyone.
+read sessions use plain deferred transactions and never block anyone. Within one process,
+SQLite writers also queue on an asyncio lock first: they wait their turn in order instead of
+polling the file lock with SQLite's sleeping busy handler (which makes for long tail latencies).
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +35,28 @@ class Database:
     read_sessions: async_sessionmaker[AsyncSession]
     write_sessions: async_sessionmaker[AsyncSession]
     is_sqlite: bool
+    _writer: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One write transaction: commits when the block ends, rolls back on any exception."""
-        async with self.write_sessions() as session, session.begin():
+        """One write transaction: commits when the block ends, rolls back on any exception.
+        Never open one inside another (on SQLite the second would wait for the first)."""
+        async with self._serialised(), self.write_sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def transaction(self, *, writes: bool) -> AsyncIterator[AsyncSession]:
+        context = self.write() if writes else self.read()
+        async with context as session:
+            yield session
+
+    @asynccontextmanager
+    async def _serialised(self) -> AsyncIterator[None]:
+        if not self.is_sqlite:
+            yield
+            return
+        async with self._writer:
+            yield
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

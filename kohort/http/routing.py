@@ -110,8 +110,7 @@ async def _in_transaction(
 ) -> Response:
     """Authenticate (unless done already) and run the handler in one transaction."""
     writes = request.method not in _READ_METHODS
-    sessions = db.write_sessions if writes else db.read_sessions
-    async with sessions() as session, session.begin():
+    async with db.transaction(writes=writes) as session:
         if getattr(request.state, "auth", None) is None:
             request.state.auth = await authenticate_in(session, request, db, writes=writes)
         request.state.session = session
