@@ -11,6 +11,7 @@ _REGION_OF_LOCALE = {"fr_FR": "FR", "en_US": "US", "en_GB": "GB"}
 
 Name = Annotated[Text, Field(max_length=255)]
 PhoneIn = Annotated[Text, Field(min_length=1, max_length=40)]
+Email = Annotated[EmailStr, Field(max_length=254)]
 
 
 def normalize_phone(raw: str, locale: str | None) -> str:
@@ -46,24 +47,20 @@ class CustomerRead(ResponseModel):
     updated_by: str | None
 
 
-class CustomerCreate(RequestModel):
-    email_address: Annotated[EmailStr, Field(max_length=254)]
-    first_name: Name | None = None
-    last_name: Name | None = None
-    phone_number: PhoneIn | None = None
-    locale: Locale | None = None
-    client_reference_id: Annotated[Text, Field(max_length=255)] | None = None
-    metadata: MetadataIn | None = None
-
-
 class CustomerUpdate(RequestModel):
-    email_address: Annotated[EmailStr, Field(max_length=254)] | None = None
+    """Any field of a customer; in a PATCH, `null` clears an optional one."""
+
+    email_address: Email | None = None
     first_name: Name | None = None
     last_name: Name | None = None
     phone_number: PhoneIn | None = None
     locale: Locale | None = None
     client_reference_id: Annotated[Text, Field(max_length=255)] | None = None
     metadata: MetadataIn | None = None
+
+
+class CustomerCreate(CustomerUpdate):
+    email_address: Email
 
 
 class CustomerExpandable(CustomerRead):

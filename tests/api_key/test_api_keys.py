@@ -13,19 +13,8 @@ from sqlalchemy import select, text
 from kohort.db import Database
 from kohort.models import IdempotencyKey
 from tests.factories import Org, bearer
+from tests.shapes import API_KEY_FIELDS, TIMESTAMP, assert_error
 
-READ_FIELDS = {
-    "id",
-    "name",
-    "type",
-    "livemode",
-    "preview",
-    "createdAt",
-    "lastUsedAt",
-    "expiresAt",
-    "revokedAt",
-}
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 SEVEN_DAYS = 7 * 24 * 3600
 
 
@@ -42,18 +31,6 @@ def a_day_from_now() -> datetime:
 def preview(key: str) -> str:
     prefix = key[:8]
     return f"{prefix}…{key[-4:]}"
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    types = {400: "invalid_request_error", 401: "authentication_error"}
-    types |= {403: "permission_error", 404: "invalid_request_error"}
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert set(error) == {"type", "code", "message", "param", "requestId"}
-    assert error["code"] == code
-    assert error["type"] == types[status]
-    assert error["requestId"] == response.headers["Request-Id"]
-    return error
 
 
 async def listed(client: httpx.AsyncClient, caller: str) -> list[dict[str, Any]]:
@@ -108,7 +85,7 @@ async def test_list_shows_the_modes_keys_with_their_exact_fields(
     by_type = {item["type"]: item for item in body["data"]}
     assert set(by_type) == {"SECRET", "PUBLISHABLE"}
     for item in body["data"]:
-        assert set(item) == READ_FIELDS
+        assert set(item) == API_KEY_FIELDS
         assert item["livemode"] is False
         assert TIMESTAMP.match(item["createdAt"])
         assert item["expiresAt"] is None
@@ -165,7 +142,7 @@ async def test_create_returns_the_key_once(client: httpx.AsyncClient, org: Org) 
     )
     assert response.status_code == 201, response.text
     issued = response.json()
-    assert set(issued) == READ_FIELDS | {"key"}
+    assert set(issued) == API_KEY_FIELDS | {"key"}
     assert re.fullmatch(r"sk_test_[A-Za-z0-9]{32,}", issued["key"])
     assert issued["name"] == "Deploy bot"
     assert issued["type"] == "SECRET"
@@ -265,7 +242,7 @@ async def test_roll_with_an_overlap(client: httpx.AsyncClient, org: Org, db: Dat
         response = await roll(client, org.sk_test, old_id, expiresInSeconds=3600)
         assert response.status_code == 200, response.text
         new = response.json()
-        assert set(new) == READ_FIELDS | {"key"}
+        assert set(new) == API_KEY_FIELDS | {"key"}
         assert re.fullmatch(r"sk_test_[A-Za-z0-9]{32,}", new["key"])
         assert new["key"] != org.sk_test
         assert new["id"] != old_id
@@ -429,7 +406,7 @@ async def test_revoke_a_key(client: httpx.AsyncClient, org: Org) -> None:
         response = await client.delete(f"/api-keys/{extra['id']}", headers=bearer(org.sk_test))
     assert response.status_code == 200, response.text
     revoked = response.json()
-    assert set(revoked) == READ_FIELDS
+    assert set(revoked) == API_KEY_FIELDS
     assert revoked["id"] == extra["id"]
     assert revoked["revokedAt"] == timestamp(start)
     error = assert_error(

@@ -61,19 +61,3 @@ async def fetch(client: httpx.AsyncClient, key: str, customer_id: str) -> dict[s
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
-
-
-ANY_PARAM = object()
-
-
-def assert_error(
-    response: httpx.Response, status: int, code: str, param: object = ANY_PARAM
-) -> dict[str, Any]:
-    """The envelope of API.md §1.3 with `code` (and `param`, when given); returns its body."""
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    if param is not ANY_PARAM:
-        assert error["param"] == param
-    assert error["requestId"] == response.headers["request-id"]
-    return error

@@ -7,8 +7,9 @@ import httpx
 import pytest
 
 from kohort.db import Database
-from tests.customer.rows import assert_error, create, stored_customers, stored_events
+from tests.customer.rows import create, stored_customers, stored_events
 from tests.factories import Org, bearer, make_customer
+from tests.shapes import assert_error
 
 pytestmark = pytest.mark.concurrency
 
@@ -29,7 +30,7 @@ def assert_one_winner(responses: list[httpx.Response], winner_status: int) -> ht
     assert statuses == [winner_status] + [409] * (RACERS - 1), [r.text for r in responses]
     for response in responses:
         if response.status_code == 409:
-            assert_error(response, 409, "CUSTOMER_EXISTS", "emailAddress")
+            assert_error(response, 409, "CUSTOMER_EXISTS", param="emailAddress")
     [winner] = [r for r in responses if r.status_code == winner_status]
     return winner
 

@@ -9,7 +9,6 @@ import pytest
 from kohort.db import Database
 from tests.customer.conftest import START_TEXT
 from tests.customer.rows import (
-    assert_error,
     create,
     fetch,
     key_record_id,
@@ -17,27 +16,7 @@ from tests.customer.rows import (
     stored_events,
 )
 from tests.factories import Org, bearer
-
-FIELDS = {
-    "id",
-    "livemode",
-    "organizationId",
-    "emailAddress",
-    "firstName",
-    "lastName",
-    "phoneNumber",
-    "locale",
-    "isBlocked",
-    "blockedAt",
-    "blockedBy",
-    "clientReferenceId",
-    "metadata",
-    "deletedAt",
-    "createdAt",
-    "createdBy",
-    "updatedAt",
-    "updatedBy",
-}
+from tests.shapes import CUSTOMER_FIELDS, assert_error
 
 
 async def assert_nothing_written(db: Database, org: Org) -> None:
@@ -52,7 +31,7 @@ async def test_create_returns_every_field_with_defaults(
 
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == FIELDS
+    assert set(body) == CUSTOMER_FIELDS
     assert re.fullmatch(r"cus_[0-9a-f]{14}", body["id"])
     assert sk_test_id.startswith("key_")
     assert body == {
@@ -157,7 +136,7 @@ async def test_email_keeps_the_case_of_its_local_part(
 async def test_missing_email_is_rejected(client: httpx.AsyncClient, db: Database, org: Org) -> None:
     response = await create(client, org.sk_test, {"firstName": "Nobody"})
 
-    error = assert_error(response, 400, "VALIDATION_ERROR", "emailAddress")
+    error = assert_error(response, 400, "VALIDATION_ERROR", param="emailAddress")
     assert error["type"] == "invalid_request_error"
     assert "emailAddress" in error["message"]
     await assert_nothing_written(db, org)
@@ -172,7 +151,7 @@ async def test_invalid_email_is_rejected(
 ) -> None:
     response = await create(client, org.sk_test, {"emailAddress": email})
 
-    assert_error(response, 400, "VALIDATION_ERROR", "emailAddress")
+    assert_error(response, 400, "VALIDATION_ERROR", param="emailAddress")
     await assert_nothing_written(db, org)
 
 
@@ -190,7 +169,7 @@ async def test_malformed_json_is_rejected(
 async def test_missing_body_is_rejected(client: httpx.AsyncClient, db: Database, org: Org) -> None:
     response = await client.post("/customers", headers=bearer(org.sk_test))
 
-    assert_error(response, 400, "VALIDATION_ERROR", "body")
+    assert_error(response, 400, "VALIDATION_ERROR", param="body")
     await assert_nothing_written(db, org)
 
 
@@ -259,7 +238,7 @@ async def test_duplicate_email_in_another_case_is_a_conflict(
         client, org.sk_test, {"emailAddress": "ADA@Example.com", "firstName": "Impostor"}
     )
 
-    error = assert_error(second, 409, "CUSTOMER_EXISTS", "emailAddress")
+    error = assert_error(second, 409, "CUSTOMER_EXISTS", param="emailAddress")
     assert error["type"] == "invalid_request_error"
     assert [c.id for c in await stored_customers(db, org.id)] == [first.json()["id"]]
     assert len(await stored_events(db, org.id)) == 1
@@ -334,7 +313,7 @@ async def test_invalid_phone_number_is_rejected(
 
     response = await create(client, org.sk_test, body)
 
-    assert_error(response, 400, "VALIDATION_ERROR", "phoneNumber")
+    assert_error(response, 400, "VALIDATION_ERROR", param="phoneNumber")
     await assert_nothing_written(db, org)
 
 
@@ -346,7 +325,7 @@ async def test_unknown_locale_is_rejected(
         client, org.sk_test, {"emailAddress": "l@example.com", "locale": locale}
     )
 
-    assert_error(response, 400, "VALIDATION_ERROR", "locale")
+    assert_error(response, 400, "VALIDATION_ERROR", param="locale")
     await assert_nothing_written(db, org)
 
 

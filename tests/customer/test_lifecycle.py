@@ -8,7 +8,6 @@ import pytest
 from kohort.db import Database
 from tests.customer.conftest import START_TEXT
 from tests.customer.rows import (
-    assert_error,
     create,
     fetch,
     issue_secret_key,
@@ -17,6 +16,7 @@ from tests.customer.rows import (
     stored_events,
 )
 from tests.factories import Org, bearer, make_customer
+from tests.shapes import assert_error
 
 LATER = "2030-01-02T03:04:15.678Z"
 """`START` + 10 s."""
@@ -159,7 +159,7 @@ async def test_a_deleted_customer_cannot_be_changed(
         method, path.format(id=created["id"]), json=body, headers=bearer(org.sk_test)
     )
 
-    assert_error(response, 404, "NOT_FOUND", "id")
+    assert_error(response, 404, "NOT_FOUND", param="id")
     assert await fetch(client, org.sk_test, created["id"]) == deleted.json()
     assert await event_types(db, org) == ["customer.created", "customer.updated"]
 
@@ -182,7 +182,7 @@ async def test_action_on_an_unknown_or_foreign_customer_is_not_found(
     ]
 
     for response in responses:
-        assert_error(response, 404, "NOT_FOUND", "id")
+        assert_error(response, 404, "NOT_FOUND", param="id")
     assert await fetch(client, other_org.sk_test, theirs["id"]) == theirs
     assert await fetch(client, org.sk_live, live["id"]) == live
 
@@ -289,7 +289,7 @@ async def test_creating_with_a_deleted_customers_email_validates_like_a_create(
         client, org.sk_test, {"emailAddress": "v@example.com", "phoneNumber": "12"}
     )
 
-    assert_error(response, 400, "VALIDATION_ERROR", "phoneNumber")
+    assert_error(response, 400, "VALIDATION_ERROR", param="phoneNumber")
     assert await fetch(client, org.sk_test, created["id"]) == deleted.json()
     assert await event_types(db, org) == ["customer.created", "customer.updated"]
 

@@ -5,8 +5,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.customer.rows import assert_error, create, fetch
+from tests.customer.rows import create, fetch
 from tests.factories import Org, bearer, make_customer
+from tests.shapes import assert_error
 
 
 async def list_of(client: httpx.AsyncClient, key: str, **params: Any) -> dict[str, Any]:
@@ -111,7 +112,7 @@ async def test_get_unknown_id_is_not_found(
 
     response = await client.get(f"/customers/{customer_id}", headers=bearer(org.sk_test))
 
-    error = assert_error(response, 404, "NOT_FOUND", "id")
+    error = assert_error(response, 404, "NOT_FOUND", param="id")
     assert error["type"] == "invalid_request_error"
 
 
@@ -122,7 +123,7 @@ async def test_customer_of_another_organization_is_not_found(
 
     response = await client.get(f"/customers/{theirs['id']}", headers=bearer(org.sk_test))
 
-    assert_error(response, 404, "NOT_FOUND", "id")
+    assert_error(response, 404, "NOT_FOUND", param="id")
     assert await list_of(client, org.sk_test) == {"data": [], "count": 0}
 
 
@@ -133,8 +134,8 @@ async def test_customer_of_the_other_mode_is_not_found(client: httpx.AsyncClient
     from_live = await client.get(f"/customers/{test_customer['id']}", headers=bearer(org.sk_live))
     from_test = await client.get(f"/customers/{live_customer['id']}", headers=bearer(org.sk_test))
 
-    assert_error(from_live, 404, "NOT_FOUND", "id")
-    assert_error(from_test, 404, "NOT_FOUND", "id")
+    assert_error(from_live, 404, "NOT_FOUND", param="id")
+    assert_error(from_test, 404, "NOT_FOUND", param="id")
 
 
 @pytest.mark.parametrize(

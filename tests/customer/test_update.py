@@ -8,7 +8,6 @@ import pytest
 from kohort.db import Database
 from tests.customer.conftest import START_TEXT
 from tests.customer.rows import (
-    assert_error,
     fetch,
     issue_secret_key,
     key_record_id,
@@ -16,6 +15,7 @@ from tests.customer.rows import (
     stored_events,
 )
 from tests.factories import Org, bearer, make_customer
+from tests.shapes import assert_error
 
 FULL = {
     "emailAddress": "ada@example.com",
@@ -137,7 +137,7 @@ async def test_null_for_a_required_field_is_rejected(
 
     response = await patch(client, org.sk_test, created["id"], {field: None, "firstName": "X"})
 
-    assert_error(response, 400, "VALIDATION_ERROR", field)
+    assert_error(response, 400, "VALIDATION_ERROR", param=field)
     assert await fetch(client, org.sk_test, created["id"]) == created
     assert len(await stored_events(db, org.id)) == 1
 
@@ -160,7 +160,7 @@ async def test_invalid_change_is_rejected_and_nothing_changes(
 
     response = await patch(client, org.sk_test, created["id"], {"lastName": "Changed", **body})
 
-    assert_error(response, 400, "VALIDATION_ERROR", param)
+    assert_error(response, 400, "VALIDATION_ERROR", param=param)
     assert await fetch(client, org.sk_test, created["id"]) == created
     assert len(await stored_events(db, org.id)) == 1
 
@@ -175,7 +175,7 @@ async def test_email_of_another_customer_is_a_conflict(
         client, org.sk_test, bob["id"], {"emailAddress": "ADA@example.com", "firstName": "Bob"}
     )
 
-    assert_error(response, 409, "CUSTOMER_EXISTS", "emailAddress")
+    assert_error(response, 409, "CUSTOMER_EXISTS", param="emailAddress")
     assert await fetch(client, org.sk_test, bob["id"]) == bob
     assert await fetch(client, org.sk_test, ada["id"]) == ada
     assert len(await stored_events(db, org.id)) == 2
@@ -191,7 +191,7 @@ async def test_email_of_a_deleted_customer_is_a_conflict(
 
     response = await patch(client, org.sk_test, bob["id"], {"emailAddress": "Gone@example.com"})
 
-    assert_error(response, 409, "CUSTOMER_EXISTS", "emailAddress")
+    assert_error(response, 409, "CUSTOMER_EXISTS", param="emailAddress")
     assert await fetch(client, org.sk_test, bob["id"]) == bob
 
 
@@ -243,7 +243,7 @@ async def test_a_new_email_can_be_taken_by_a_new_customer_and_the_old_one_is_fre
     )
 
     assert again.status_code == 201, again.text
-    assert_error(clash, 409, "CUSTOMER_EXISTS", "emailAddress")
+    assert_error(clash, 409, "CUSTOMER_EXISTS", param="emailAddress")
     assert sorted(c.email_key for c in await stored_customers(db, org.id)) == [
         "new@example.com",
         "old@example.com",
@@ -285,7 +285,7 @@ async def test_patch_of_an_unknown_customer_is_not_found(
 ) -> None:
     response = await patch(client, org.sk_test, "cus_00000000000000", {"firstName": "X"})
 
-    assert_error(response, 404, "NOT_FOUND", "id")
+    assert_error(response, 404, "NOT_FOUND", param="id")
 
 
 async def test_patch_of_another_organizations_or_modes_customer_is_not_found(
@@ -297,7 +297,7 @@ async def test_patch_of_another_organizations_or_modes_customer_is_not_found(
     cross_org = await patch(client, org.sk_test, theirs["id"], {"firstName": "X"})
     cross_mode = await patch(client, org.sk_test, live["id"], {"firstName": "X"})
 
-    assert_error(cross_org, 404, "NOT_FOUND", "id")
-    assert_error(cross_mode, 404, "NOT_FOUND", "id")
+    assert_error(cross_org, 404, "NOT_FOUND", param="id")
+    assert_error(cross_mode, 404, "NOT_FOUND", param="id")
     assert await fetch(client, other_org.sk_test, theirs["id"]) == theirs
     assert await fetch(client, org.sk_live, live["id"]) == live

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from kohort.db import Database
 from kohort.models import ApiKey
 from tests.factories import Org, bearer, make_customer
+from tests.shapes import assert_error
 
 WELL_FORMED_UNKNOWN_KEY = "sk_test_" + "A1b2C3d4" * 5
 
@@ -29,24 +30,6 @@ def timestamp(moment: datetime) -> str:
 
 def a_day_from_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """The envelope of API.md §1.3, with the Request-Id header's value as `requestId`."""
-    types = {401: "authentication_error", 403: "permission_error", 404: "invalid_request_error"}
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert list(body) == ["error"]
-    error: dict[str, Any] = body["error"]
-    assert set(error) == {"type", "code", "message", "param", "requestId"}
-    assert error["code"] == code
-    assert error["type"] == types[status]
-    assert isinstance(error["message"], str) and error["message"]
-    assert error["requestId"].startswith("req_")
-    assert error["requestId"] == response.headers["Request-Id"]
-    if status == 401:
-        assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    return error
 
 
 async def key_record(db: Database, key: str) -> ApiKey:

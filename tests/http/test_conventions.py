@@ -1,7 +1,6 @@
 """Wire conventions (API.md §1.1, §1.3): request ids, the error envelope, JSON in and out."""
 
 import json
-import re
 from typing import Any
 
 import httpx
@@ -11,29 +10,7 @@ from sqlalchemy import func, select
 from kohort.db import Database
 from kohort.models import Customer, Event
 from tests.factories import Org, bearer, make_customer
-
-TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-REQUEST_ID = re.compile(r"^req_[0-9a-f]{24}$")
-CUSTOMER_FIELDS = {
-    "id",
-    "livemode",
-    "organizationId",
-    "emailAddress",
-    "firstName",
-    "lastName",
-    "phoneNumber",
-    "locale",
-    "isBlocked",
-    "blockedAt",
-    "blockedBy",
-    "clientReferenceId",
-    "metadata",
-    "deletedAt",
-    "createdAt",
-    "createdBy",
-    "updatedAt",
-    "updatedBy",
-}
+from tests.shapes import API_KEY_FIELDS, CUSTOMER_FIELDS, REQUEST_ID, TIMESTAMP, assert_error
 
 
 async def _post(
@@ -43,21 +20,6 @@ async def _post(
     if content_type is not None:
         headers["Content-Type"] = content_type
     return await client.post("/customers", content=content, headers=headers)
-
-
-def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert set(error) == {"type", "code", "message", "param", "requestId"}
-    assert error["code"] == code
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert error["requestId"] == response.headers["Request-Id"]
-    assert REQUEST_ID.match(error["requestId"])
-    return error
 
 
 async def _rows(db: Database, org: Org) -> tuple[int, int]:
@@ -94,7 +56,7 @@ async def test_every_response_has_a_request_id(client, org: Org) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "status", "code", "error_type"),
     [
-        ("GET", "/customers", 401, "MISSING_API_KEY", "authentication_error"),
+        ("GET", "/customers", 401, "API_KEY_MISSING", "authentication_error"),
         ("GET", "/nowhere", 404, "NOT_FOUND", "invalid_request_error"),
         ("GET", "/customers/cus_00000000000000", 404, "NOT_FOUND", "invalid_request_error"),
         ("PUT", "/customers", 405, "METHOD_NOT_ALLOWED", "invalid_request_error"),
@@ -104,22 +66,19 @@ async def test_every_response_has_a_request_id(client, org: Org) -> None:
 async def test_error_envelope(client, org: Org, method, path, status, code, error_type) -> None:
     headers = bearer(org.sk_test) if status != 401 else {}
     response = await client.request(method, path, headers=headers)
-    if status == 401:
-        assert response.status_code == 401, response.text
-        code = response.json()["error"]["code"]
-    error = _error(response, status, code)
+    error = assert_error(response, status, code)
     assert error["type"] == error_type
 
 
 async def test_unknown_route_names_the_url(client) -> None:
-    error = _error(await client.post("/nowhere/at/all", json={}), 404, "NOT_FOUND")
+    error = assert_error(await client.post("/nowhere/at/all", json={}), 404, "NOT_FOUND")
     assert "/nowhere/at/all" in error["message"]
     assert error["param"] is None
 
 
 async def test_malformed_json_is_invalid_json(client, org: Org) -> None:
     for content in (b'{"emailAddress": ', b"{'emailAddress': 'a@b.com'}", b"nope"):
-        error = _error(await _post(client, org.sk_test, content), 400, "INVALID_JSON")
+        error = assert_error(await _post(client, org.sk_test, content), 400, "INVALID_JSON")
         assert error["type"] == "invalid_request_error"
 
 
@@ -127,12 +86,12 @@ async def test_malformed_json_is_invalid_json(client, org: Org) -> None:
 async def test_a_body_that_is_not_an_object_is_a_validation_error(
     client, org: Org, content
 ) -> None:
-    error = _error(await _post(client, org.sk_test, content), 400, "VALIDATION_ERROR")
+    error = assert_error(await _post(client, org.sk_test, content), 400, "VALIDATION_ERROR")
     assert error["param"] == "body"
 
 
 async def test_a_missing_body_is_a_validation_error(client, org: Org) -> None:
-    error = _error(await _post(client, org.sk_test, b""), 400, "VALIDATION_ERROR")
+    error = assert_error(await _post(client, org.sk_test, b""), 400, "VALIDATION_ERROR")
     assert error["param"] == "body"
 
 
@@ -200,18 +159,7 @@ async def test_api_key_responses_have_every_field(client, org: Org) -> None:
     response = await client.post("/api-keys", json={}, headers=bearer(org.sk_test))
     assert response.status_code == 201, response.text
     issued = response.json()
-    assert set(issued) == {
-        "id",
-        "name",
-        "type",
-        "livemode",
-        "preview",
-        "createdAt",
-        "lastUsedAt",
-        "expiresAt",
-        "revokedAt",
-        "key",
-    }
+    assert set(issued) == API_KEY_FIELDS | {"key"}
     assert issued["name"] is None
     assert issued["lastUsedAt"] is None
     assert TIMESTAMP.match(issued["createdAt"])
@@ -261,7 +209,7 @@ def _metadata(keys: int = 1, key_length: int = 4, value_length: int = 1) -> dict
 async def test_metadata_limits(client, db: Database, org: Org, metadata) -> None:
     body = {"emailAddress": "limits@example.com", "metadata": metadata}
     response = await client.post("/customers", json=body, headers=bearer(org.sk_test))
-    error = _error(response, 400, "VALIDATION_ERROR")
+    error = assert_error(response, 400, "VALIDATION_ERROR")
     assert "metadata" in error["message"]
     assert error["param"] is not None
     assert error["param"].startswith("metadata")
@@ -271,7 +219,7 @@ async def test_metadata_limits(client, db: Database, org: Org, metadata) -> None
 async def test_a_metadata_key_too_long_names_metadata_and_the_key(client, org: Org) -> None:
     body = {"emailAddress": "longkey@example.com", "metadata": {"k" * 41: "v"}}
     response = await client.post("/customers", json=body, headers=bearer(org.sk_test))
-    error = _error(response, 400, "VALIDATION_ERROR")
+    error = assert_error(response, 400, "VALIDATION_ERROR")
     assert error["param"] == "metadata"
     assert "k" * 41 in error["message"]
     assert "[key]" not in error["message"]
@@ -306,20 +254,20 @@ async def test_a_nul_in_the_query_is_refused(client, org: Org) -> None:
     response = await client.get(
         "/customers", params={"search": "firstName:a\x00"}, headers=bearer(org.sk_test)
     )
-    _error(response, 400, "VALIDATION_ERROR")
+    assert_error(response, 400, "VALIDATION_ERROR")
 
 
 async def test_control_characters_in_text_are_refused(client, db: Database, org: Org) -> None:
     body = {"emailAddress": "ctl@example.com", "firstName": "a\x07b"}
     response = await client.post("/customers", json=body, headers=bearer(org.sk_test))
-    error = _error(response, 400, "VALIDATION_ERROR")
+    error = assert_error(response, 400, "VALIDATION_ERROR")
     assert error["param"] == "firstName"
     assert await _rows(db, org) == (0, 0)
 
 
 async def test_validation_errors_name_every_bad_field(client, org: Org) -> None:
     body = {"emailAddress": "not-an-email", "locale": "xx_XX"}
-    error = _error(
+    error = assert_error(
         await client.post("/customers", json=body, headers=bearer(org.sk_test)),
         400,
         "VALIDATION_ERROR",

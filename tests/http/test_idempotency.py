@@ -15,6 +15,7 @@ from kohort.db import Database
 from kohort.http import idempotency
 from kohort.models import ApiKey, Customer, Event, IdempotencyKey
 from tests.factories import Org, bearer
+from tests.shapes import assert_error
 
 
 def _headers(api_key: str, idempotency_key: str | None = None) -> dict[str, str]:
@@ -49,13 +50,6 @@ async def _key_rows(db: Database, org: Org, key: str) -> list[IdempotencyKey]:
         return list((await session.execute(stmt)).scalars().all())
 
 
-def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    return error
-
-
 async def test_replay_returns_the_first_answer_and_does_nothing(
     client, db: Database, org: Org
 ) -> None:
@@ -81,7 +75,7 @@ async def test_without_a_key_every_post_does_the_work(client, db: Database, org:
     first = await _post(client, org.sk_test, None, {"emailAddress": "nokey@example.com"})
     assert first.status_code == 201
     second = await _post(client, org.sk_test, None, {"emailAddress": "nokey@example.com"})
-    _error(second, 409, "CUSTOMER_EXISTS")
+    assert_error(second, 409, "CUSTOMER_EXISTS")
     assert "idempotent-replayed" not in second.headers
 
 
@@ -89,13 +83,13 @@ async def test_same_key_with_another_body_is_a_409(client, db: Database, org: Or
     first = await _post(client, org.sk_test, "k-reused", {"emailAddress": "one@example.com"})
     assert first.status_code == 201
     other = await _post(client, org.sk_test, "k-reused", {"emailAddress": "two@example.com"})
-    error = _error(other, 409, "IDEMPOTENCY_KEY_REUSED")
+    error = assert_error(other, 409, "IDEMPOTENCY_KEY_REUSED")
     assert error["type"] == "idempotency_error"
     assert "idempotent-replayed" not in other.headers
     elsewhere = await _post(
         client, org.sk_test, "k-reused", {"name": "x"}, path="/api-keys"
     )  # same key, another route: another request
-    _error(elsewhere, 409, "IDEMPOTENCY_KEY_REUSED")
+    assert_error(elsewhere, 409, "IDEMPOTENCY_KEY_REUSED")
     assert await _count(db, Customer, org) == 1
     assert await _count(db, ApiKey, org) == 4
 
@@ -135,7 +129,7 @@ async def test_an_error_answer_is_replayed(client, db: Database, org: Org) -> No
     created = await _post(client, org.sk_test, None, body)
     assert created.status_code == 201
     conflict = await _post(client, org.sk_test, "k-conflict", body)
-    _error(conflict, 409, "CUSTOMER_EXISTS")
+    assert_error(conflict, 409, "CUSTOMER_EXISTS")
     deleted = await client.delete(f"/customers/{created.json()['id']}", headers=bearer(org.sk_test))
     assert deleted.status_code == 200
     # a new request would now restore the customer; the replay must not
@@ -150,7 +144,7 @@ async def test_an_error_answer_is_replayed(client, db: Database, org: Org) -> No
 
 async def test_a_body_validation_error_is_not_stored(client, db: Database, org: Org) -> None:
     bad = await _post(client, org.sk_test, "k-fix", {"firstName": "No e-mail"})
-    _error(bad, 400, "VALIDATION_ERROR")
+    assert_error(bad, 400, "VALIDATION_ERROR")
     assert await _key_rows(db, org, "k-fix") == []
     fixed = await _post(client, org.sk_test, "k-fix", {"emailAddress": "fixed@example.com"})
     assert fixed.status_code == 201, fixed.text
@@ -160,7 +154,7 @@ async def test_a_body_validation_error_is_not_stored(client, db: Database, org: 
 
 async def test_malformed_json_is_not_stored(client, db: Database, org: Org) -> None:
     bad = await _post(client, org.sk_test, "k-json", b'{"emailAddress": ')
-    _error(bad, 400, "INVALID_JSON")
+    assert_error(bad, 400, "INVALID_JSON")
     fixed = await _post(client, org.sk_test, "k-json", {"emailAddress": "json@example.com"})
     assert fixed.status_code == 201, fixed.text
 
@@ -171,7 +165,7 @@ async def test_a_field_rejected_by_the_service_is_not_stored(
     bad = await _post(
         client, org.sk_test, "k-phone", {"emailAddress": "ph@example.com", "phoneNumber": "12"}
     )
-    error = _error(bad, 400, "VALIDATION_ERROR")
+    error = assert_error(bad, 400, "VALIDATION_ERROR")
     assert error["param"] == "phoneNumber"
     assert await _key_rows(db, org, "k-phone") == []
     fixed = await _post(
@@ -186,7 +180,7 @@ async def test_a_field_rejected_by_the_service_is_not_stored(
 
 async def test_key_length_is_at_most_255(client, db: Database, org: Org) -> None:
     too_long = await _post(client, org.sk_test, "k" * 256, {"emailAddress": "long@example.com"})
-    error = _error(too_long, 400, "VALIDATION_ERROR")
+    error = assert_error(too_long, 400, "VALIDATION_ERROR")
     assert error["param"] == "Idempotency-Key"
     assert await _count(db, Customer, org) == 0
     longest = await _post(client, org.sk_test, "k" * 255, {"emailAddress": "long@example.com"})
@@ -216,7 +210,7 @@ async def _race(client: httpx.AsyncClient, db: Database, org: Org, round_: int) 
     assert created, [r.text for r in responses]
     assert len({r.content for r in created}) == 1
     for response in busy:
-        error = _error(response, 409, "IDEMPOTENCY_REQUEST_IN_PROGRESS")
+        error = assert_error(response, 409, "IDEMPOTENCY_REQUEST_IN_PROGRESS")
         assert error["type"] == "idempotency_error"
     assert await _count(db, Customer, org) == round_ + 1
     assert await _count(db, Event, org) == round_ + 1
@@ -258,7 +252,7 @@ async def test_a_running_request_answers_in_progress(client, db: Database, org: 
     body = json.dumps({"emailAddress": "busy@example.com"}).encode()
     await _insert_claim(db, org, "k-busy", body, timedelta(seconds=5))
     response = await _post(client, org.sk_test, "k-busy", body)
-    _error(response, 409, "IDEMPOTENCY_REQUEST_IN_PROGRESS")
+    assert_error(response, 409, "IDEMPOTENCY_REQUEST_IN_PROGRESS")
     assert await _count(db, Customer, org) == 0
 
 
@@ -281,7 +275,7 @@ async def test_a_key_is_forgotten_after_24_hours(client, db: Database, org: Org)
         replay = await _post(client, org.sk_test, "k-ttl", {"emailAddress": "a@example.com"})
         reused = await _post(client, org.sk_test, "k-ttl", {"emailAddress": "b@example.com"})
     assert replay.headers["Idempotent-Replayed"] == "true"
-    _error(reused, 409, "IDEMPOTENCY_KEY_REUSED")
+    assert_error(reused, 409, "IDEMPOTENCY_KEY_REUSED")
     with time_machine.travel(start + timedelta(hours=24, seconds=1), tick=False):
         fresh = await _post(client, org.sk_test, "k-ttl", {"emailAddress": "b@example.com"})
         assert fresh.status_code == 201, fresh.text
@@ -317,7 +311,7 @@ async def test_a_refused_api_key_does_not_burn_the_idempotency_key(
 ) -> None:
     body = {"emailAddress": "pk@example.com"}
     refused = await _post(client, org.pk_test, "k-pk", body)
-    _error(refused, 403, "PUBLISHABLE_KEY_NOT_ALLOWED")
+    assert_error(refused, 403, "PUBLISHABLE_KEY_NOT_ALLOWED")
     assert await _key_rows(db, org, "k-pk") == []
     created = await _post(client, org.sk_test, "k-pk", body)
     assert created.status_code == 201, created.text
@@ -337,13 +331,13 @@ async def test_the_query_string_is_part_of_the_request(client, db: Database, org
     )
     assert replay.content == expanded.content
     plain = await _post(client, org.sk_test, "k-q", body)
-    _error(plain, 409, "IDEMPOTENCY_KEY_REUSED")
+    assert_error(plain, 409, "IDEMPOTENCY_KEY_REUSED")
     assert await _count(db, Customer, org) == 1
 
 
 async def test_an_empty_key_is_refused(client, db: Database, org: Org) -> None:
     response = await _post(client, org.sk_test, "", {"emailAddress": "empty@example.com"})
-    error = _error(response, 400, "VALIDATION_ERROR")
+    error = assert_error(response, 400, "VALIDATION_ERROR")
     assert error["param"] == "Idempotency-Key"
     assert await _count(db, Customer, org) == 0
 

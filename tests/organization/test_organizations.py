@@ -15,37 +15,15 @@ import time_machine
 from kohort.config import Settings
 from kohort.db import Database
 from tests.factories import Org, bearer, make_organization
+from tests.shapes import ORGANIZATION_FIELDS, TIMESTAMP, assert_error
 
 REPO = Path(__file__).resolve().parents[2]
-FIELDS = {
-    "id",
-    "name",
-    "slug",
-    "websiteUrl",
-    "timezone",
-    "acquisitionFeePercent",
-    "fromEmailName",
-    "createdAt",
-    "updatedAt",
-}
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
         f"{moment.microsecond // 1000:03d}Z"
     )
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    types = {400: "invalid_request_error", 403: "permission_error", 404: "invalid_request_error"}
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert set(error) == {"type", "code", "message", "param", "requestId"}
-    assert error["code"] == code
-    assert error["type"] == types[status]
-    assert error["requestId"] == response.headers["Request-Id"]
-    return error
 
 
 async def me(client: httpx.AsyncClient, key: str) -> dict[str, Any]:
@@ -64,7 +42,7 @@ async def patch(client: httpx.AsyncClient, org: Org, **changes: Any) -> httpx.Re
 
 async def test_me_has_the_exact_shape_and_defaults(client: httpx.AsyncClient, org: Org) -> None:
     body = await me(client, org.sk_test)
-    assert set(body) == FIELDS
+    assert set(body) == ORGANIZATION_FIELDS
     assert body["id"] == org.id
     assert body["name"] == "Test Shop"
     assert re.fullmatch(r"test-shop(-[0-9a-f]{6})?", body["slug"])
@@ -132,7 +110,7 @@ async def test_patch_updates_the_given_fields(client: httpx.AsyncClient, org: Or
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == FIELDS
+    assert set(body) == ORGANIZATION_FIELDS
     assert body["name"] == "Chez Léa"
     assert body["websiteUrl"] == "https://chez-lea.example.com/shop"
     assert body["timezone"] == "America/New_York"

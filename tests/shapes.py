@@ -1,0 +1,103 @@
+"""The shapes the API promises (API.md §1.1, §1.3), shared by the tests that check them."""
+
+import re
+from typing import Any
+
+import httpx
+
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+REQUEST_ID = re.compile(r"^req_[0-9a-f]{24}$")
+
+CUSTOMER_FIELDS = frozenset(
+    {
+        "id",
+        "livemode",
+        "organizationId",
+        "emailAddress",
+        "firstName",
+        "lastName",
+        "phoneNumber",
+        "locale",
+        "isBlocked",
+        "blockedAt",
+        "blockedBy",
+        "clientReferenceId",
+        "metadata",
+        "deletedAt",
+        "createdAt",
+        "createdBy",
+        "updatedAt",
+        "updatedBy",
+    }
+)
+API_KEY_FIELDS = frozenset(
+    {
+        "id",
+        "name",
+        "type",
+        "livemode",
+        "preview",
+        "createdAt",
+        "lastUsedAt",
+        "expiresAt",
+        "revokedAt",
+    }
+)
+"""An API key as listed; the answer that issues one adds the secret `key`."""
+ORGANIZATION_FIELDS = frozenset(
+    {
+        "id",
+        "name",
+        "slug",
+        "websiteUrl",
+        "timezone",
+        "acquisitionFeePercent",
+        "fromEmailName",
+        "createdAt",
+        "updatedAt",
+    }
+)
+
+ERROR_KEYS = {"type", "code", "message", "param", "requestId"}
+ERROR_TYPES = {
+    **dict.fromkeys((400, 404, 405, 409), "invalid_request_error"),
+    401: "authentication_error",
+    403: "permission_error",
+}
+IDEMPOTENCY_CODES = {"IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_REQUEST_IN_PROGRESS"}
+
+
+def error_type(status: int, code: str) -> str:
+    """The `type` API.md §1.3 gives a status; the idempotency conflicts have their own (§1.6)."""
+    if code in IDEMPOTENCY_CODES:
+        assert status == 409, (status, code)
+        return "idempotency_error"
+    return ERROR_TYPES[status]
+
+
+def assert_error(
+    response: httpx.Response, status: int, code: str, *, param: object = ...
+) -> dict[str, Any]:
+    """The error envelope of API.md §1.3 with `code` (and `param`, when given); returns it.
+
+    Checks the status, that the body is JSON holding only `error`, the envelope's exact keys,
+    `code`, the `type` for the status, a non-empty message, `requestId` equal to the Request-Id
+    header and well formed, and on a 401 the `WWW-Authenticate: Bearer` challenge.
+    """
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert list(body) == ["error"], body
+    error: dict[str, Any] = body["error"]
+    assert set(error) == ERROR_KEYS, error
+    assert error["code"] == code, error
+    assert error["type"] == error_type(status, code), error
+    assert isinstance(error["message"], str), error
+    assert error["message"], error
+    if param is not ...:
+        assert error["param"] == param, error
+    assert error["requestId"] == response.headers["Request-Id"]
+    assert REQUEST_ID.match(error["requestId"]), error["requestId"]
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    return error
