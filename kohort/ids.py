@@ -17,3 +17,13 @@ def new_request_id() -> str:
 
 def new_key_secret() -> str:
     return "".join(secrets.choice(_KEY_ALPHABET) for _ in range(KEY_SECRET_LENGTH))
+
+
+def new_share_code(livemode: bool) -> str:
+    """`KHT-` + 8 uppercase hex in live mode, `KHT-test-` + 8 uppercase hex in test mode."""
+    return f"{'KHT-' if livemode else 'KHT-test-'}{secrets.token_hex(4).upper()}"
+
+
+def share_key(code: str) -> str:
+    """The case-insensitive lookup key of a share code (people type them)."""
+    return code.strip().upper()

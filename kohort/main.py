@@ -21,11 +21,17 @@ from kohort.errors import (
     RouteNotFoundError,
     render_error,
 )
+from kohort.event.endpoints import router as event_router
+from kohort.group.endpoints import alias_router as group_alias_router
+from kohort.group.endpoints import codes_router
+from kohort.group.endpoints import router as group_router
+from kohort.group_settings.endpoints import router as group_settings_router
 from kohort.health.endpoints import router as health_router
 from kohort.http.jobs import run_housekeeping
 from kohort.http.middleware import RequestContextMiddleware
 from kohort.http.openapi import allowed_methods, install_openapi
 from kohort.http.validation import from_validation_error
+from kohort.order.endpoints import router as order_router
 from kohort.organization.endpoints import router as organization_router
 
 DESCRIPTION = """Kohort's REST API, compatible with KohortPay's.
@@ -99,7 +105,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for router in (health_router, organization_router, api_key_router, customer_router):
+    for router in (
+        health_router,
+        organization_router,
+        group_settings_router,
+        api_key_router,
+        customer_router,
+        order_router,
+        group_router,
+        group_alias_router,
+        codes_router,
+        event_router,
+    ):
         app.include_router(router)
     install_openapi(app)
     return app

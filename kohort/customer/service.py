@@ -236,3 +236,48 @@ async def restore_customer(session: AsyncSession, customer: Customer, *, actor: 
     if await repository.update_if(session, customer, condition=repository.deleted(), values=values):
         await _record(session, "customer.updated", customer)
     return customer
+
+
+async def customer_for_order(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    actor: str,
+    customer_id: str | None,
+    email: str | None,
+    first_name: str | None,
+    last_name: str | None,
+    phone_number: str | None,
+    locale: str,
+) -> Customer:
+    """The buyer of an order: by id, else by e-mail (a soft-deleted one is restored), else a
+    new customer from the e-mail and names."""
+    if customer_id is not None:
+        customer = await get_customer(
+            session, organization_id=organization_id, livemode=livemode, customer_id=customer_id
+        )
+        return await restore_customer(session, customer, actor=actor)
+    if email is None or not first_name or not last_name:
+        missing = "customerEmail" if email is None else "customerFirstName"
+        if email is not None and first_name:
+            missing = "customerLastName"
+        raise ValidationError(
+            "Give customerId, or customerEmail with customerFirstName and customerLastName.",
+            param=missing,
+        )
+    existing = await repository.get_by_email(
+        session, organization_id=organization_id, livemode=livemode, email=email
+    )
+    if existing is not None:
+        return await restore_customer(session, existing, actor=actor)
+    data = CustomerCreate(
+        email_address=email,
+        first_name=first_name,
+        last_name=last_name,
+        phone_number=phone_number,
+        locale=locale,
+    )
+    return await create_customer(
+        session, organization_id=organization_id, livemode=livemode, actor=actor, data=data
+    )

@@ -194,7 +194,7 @@ async def fetch_page(
     *,
     query: ListQuery,
     fields: dict[str, ListField],
-    id_column: InstrumentedAttribute[str],
+    id_column: InstrumentedAttribute[Any],
 ) -> tuple[list[T], int]:
     """Apply search, order (tie-break on id) and paging to `stmt`; also count every match."""
     conditions = filters(query.search, fields)

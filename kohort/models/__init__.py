@@ -5,6 +5,19 @@ from kohort.models.base import Base
 from kohort.models.customer import Customer
 from kohort.models.event import Event
 from kohort.models.idempotency_key import IdempotencyKey
+from kohort.models.order import Order
 from kohort.models.organization import Organization
+from kohort.models.payment_group import PaymentGroup
+from kohort.models.payment_group_settings import PaymentGroupSettings
 
-__all__ = ["ApiKey", "Base", "Customer", "Event", "IdempotencyKey", "Organization"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Customer",
+    "Event",
+    "IdempotencyKey",
+    "Order",
+    "Organization",
+    "PaymentGroup",
+    "PaymentGroupSettings",
+]

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, String
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kohort.models.base import Base, JSONDocument
@@ -12,11 +12,15 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        Index(None, "organization_id", "livemode", "created_at", "id"),
+        Index(None, "organization_id", "livemode", "created_at", "seq"),
         Index(None, "created_at"),
     )
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    """The order events were appended in (ids are random, timestamps can tie)."""
+    id: Mapped[str] = mapped_column(String(32), unique=True)
     type: Mapped[str] = mapped_column(String(64))
     organization_id: Mapped[str] = mapped_column(String(32))
     livemode: Mapped[bool] = mapped_column(Boolean)

@@ -11,6 +11,7 @@ from kohort import clock
 from kohort.api_key import service as api_keys
 from kohort.api_key.repository import PUBLISHABLE, SECRET
 from kohort.errors import ValidationError
+from kohort.group_settings import service as group_settings
 from kohort.ids import new_id
 from kohort.models import Organization
 from kohort.organization import repository
@@ -61,6 +62,7 @@ async def create_organization(
     )
     session.add(organization)
     await session.flush()
+    await group_settings.create_default_settings(session, organization_id=organization.id)
     keys: dict[str, str] = {}
     for livemode in (False, True):
         for key_type in (SECRET, PUBLISHABLE):

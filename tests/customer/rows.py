@@ -47,7 +47,7 @@ async def stored_events(db: Database, organization_id: str) -> list[Event]:
         stmt = (
             select(Event)
             .where(Event.organization_id == organization_id)
-            .order_by(Event.created_at, Event.id)
+            .order_by(Event.seq)
         )
         return list((await session.execute(stmt)).scalars())
 

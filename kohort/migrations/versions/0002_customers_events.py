@@ -61,19 +61,26 @@ def upgrade() -> None:
         )
     op.create_table(
         "events",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(32), nullable=False),
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("organization_id", sa.String(32), nullable=False),
         sa.Column("livemode", sa.Boolean(), nullable=False),
         sa.Column("data", _JSON, nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_events")),
+        sa.UniqueConstraint("id", name=op.f("uq_events_id")),
     )
     with op.batch_alter_table("events") as batch_op:
         batch_op.create_index(batch_op.f("ix_events_created_at"), ["created_at"])
         batch_op.create_index(
-            batch_op.f("ix_events_organization_id_livemode_created_at_id"),
-            ["organization_id", "livemode", "created_at", "id"],
+            batch_op.f("ix_events_organization_id_livemode_created_at_seq"),
+            ["organization_id", "livemode", "created_at", "seq"],
         )
 
 

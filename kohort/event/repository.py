@@ -1,0 +1,24 @@
+"""Every query on events."""
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort.http.lists import Kind, ListField
+from kohort.models import Event
+
+LIST_FIELDS = {
+    "id": ListField(Event.id, Kind.STRING),
+    "type": ListField(Event.type, Kind.STRING),
+    "createdAt": ListField(Event.created_at, Kind.TIMESTAMP),
+}
+
+
+def select_listed(organization_id: str, livemode: bool) -> Select[Event]:
+    return select(Event).where(Event.organization_id == organization_id, Event.livemode == livemode)
+
+
+async def get(
+    session: AsyncSession, *, organization_id: str, livemode: bool, event_id: str
+) -> Event | None:
+    stmt = select_listed(organization_id, livemode).where(Event.id == event_id)
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -1,0 +1,120 @@
+"""Joining a group (DOMAIN.md §5): the checks in their order, then one atomic seat.
+
+The checks read the group as it is; the seat itself is taken by one conditional UPDATE and
+the member order is inserted under the unique (group, e-mail) constraint, both inside a
+savepoint: a join that loses a race changes nothing and says why."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort.customer.repository import email_key
+from kohort.errors import AppError
+from kohort.group import repository
+from kohort.group.errors import (
+    AmountTooLowError,
+    EmailAlreadyUsedError,
+    GroupEndedError,
+    GroupFullError,
+    GroupNotFoundError,
+)
+from kohort.models import Order, PaymentGroup
+
+
+@dataclass(frozen=True)
+class Seat:
+    group: PaymentGroup
+    order: Order
+    participants: int
+
+
+def check_open(group: PaymentGroup, now: datetime) -> None:
+    if group.status != repository.OPEN or group.expires_at <= now:
+        raise GroupEndedError(
+            f"Group {group.share_id} is completed, expired or canceled.", param="code"
+        )
+
+
+def check_capacity(group: PaymentGroup) -> None:
+    if group.participants_count >= group.max_participants:
+        raise GroupFullError(
+            f"Maximum number of participants reached for group {group.share_id}.", param="code"
+        )
+
+
+async def check_email(session: AsyncSession, group: PaymentGroup, email: str) -> None:
+    if await repository.email_is_member(session, group_id=group.id, email_key=email_key(email)):
+        raise EmailAlreadyUsedError(
+            f"{email} is already a member of group {group.share_id}.", param="customerEmail"
+        )
+
+
+def check_amount(group: PaymentGroup, amount: int) -> None:
+    minimum = int(group.settings["minPurchaseValue"])
+    if amount < minimum:
+        raise AmountTooLowError(
+            f"The amount {amount} is below the group's minimum purchase value {minimum}.",
+            param="amount",
+        )
+
+
+async def find_group(
+    session: AsyncSession, *, organization_id: str, livemode: bool, code: str
+) -> PaymentGroup:
+    group = await repository.get_by_id_or_code(
+        session, organization_id=organization_id, livemode=livemode, id_or_code=code
+    )
+    if group is None:
+        raise GroupNotFoundError(f"No such group: '{code}'", param="code")
+    return group
+
+
+async def join(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    code: str,
+    order_values: dict[str, Any],
+    now: datetime,
+) -> Seat:
+    """Seat the order in the group of `code`, or raise the first reason it cannot join."""
+    group = await find_group(session, organization_id=organization_id, livemode=livemode, code=code)
+    check_open(group, now)
+    check_capacity(group)
+    await check_email(session, group, order_values["customer_email"])
+    check_amount(group, order_values["amount"])
+    try:
+        async with session.begin_nested():
+            participants = await repository.take_seat(session, group_id=group.id, now=now)
+            if participants is None:
+                raise await _why_refused(session, group.id, now)
+            order = Order(
+                **order_values,
+                payment_group_id=group.id,
+                payment_group_share_id=group.share_id,
+            )
+            session.add(order)
+            await session.flush()
+    except IntegrityError:
+        raise EmailAlreadyUsedError(
+            f"{order_values['customer_email']} is already a member of group {group.share_id}.",
+            param="customerEmail",
+        ) from None
+    fresh = await repository.get(session, group.id)
+    assert fresh is not None
+    return Seat(group=fresh, order=order, participants=participants)
+
+
+async def _why_refused(session: AsyncSession, group_id: str, now: datetime) -> AppError:
+    group = await repository.get(session, group_id)
+    assert group is not None
+    try:
+        check_open(group, now)
+        check_capacity(group)
+    except AppError as error:
+        return error
+    return GroupFullError(f"Maximum number of participants reached for group {group.share_id}.")

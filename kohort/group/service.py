@@ -1,0 +1,271 @@
+"""Groups: creation with a settings snapshot and a schedule, validation of a code, the early
+ends (cancel, expire) and updates. Joining is in joining.py, ending in ending.py."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort import clock
+from kohort.customer import repository as customers
+from kohort.errors import ValidationError
+from kohort.group import joining, repository
+from kohort.group.cashback import level_reached, next_level
+from kohort.group.ending import levels_of, record_group_event
+from kohort.group.errors import (
+    CustomerBlockedError,
+    GroupEndedError,
+    GroupHasParticipantsError,
+    GroupNotFoundError,
+    OrderAlreadyInGroupError,
+)
+from kohort.group.schedule import schedule_for
+from kohort.group.schemas import GroupCreate, GroupUpdate
+from kohort.group_settings.service import get_settings, snapshot
+from kohort.ids import new_id, new_share_code, share_key
+from kohort.models import Organization, PaymentGroup
+from kohort.models import PaymentGroupSettings as Settings
+from kohort.order import repository as orders
+from kohort.order.errors import OrderNotFoundError
+from kohort.organization import repository as organizations
+
+MAX_DURATION = timedelta(days=90)
+MIN_DURATION = timedelta(minutes=1)
+_CODE_ATTEMPTS = 5
+
+
+async def get_group(
+    session: AsyncSession, *, organization_id: str, livemode: bool, id_or_code: str
+) -> PaymentGroup:
+    group = await repository.get_by_id_or_code(
+        session, organization_id=organization_id, livemode=livemode, id_or_code=id_or_code
+    )
+    if group is None:
+        raise GroupNotFoundError(f"No such group: '{id_or_code}'", param="id")
+    return group
+
+
+async def open_group(
+    session: AsyncSession,
+    *,
+    organization: Organization,
+    livemode: bool,
+    settings: Settings,
+    customer_id: str,
+    creator_email: str,
+    now: datetime,
+    actor: str,
+    expires_at: datetime | None = None,
+    metadata: dict[str, str] | None = None,
+) -> PaymentGroup:
+    """A new OPEN group with its creator counted, the settings snapshot and the schedule."""
+    end = expires_at or now + timedelta(minutes=settings.minutes_duration)
+    schedule = schedule_for(now, end, organization.timezone)
+    for _ in range(_CODE_ATTEMPTS):
+        code = new_share_code(livemode)
+        group = PaymentGroup(
+            id=new_id("pg"),
+            share_id=code,
+            share_key=share_key(code),
+            livemode=livemode,
+            organization_id=organization.id,
+            customer_id=customer_id,
+            creator_email=creator_email,
+            status=repository.OPEN,
+            metadata_=metadata or {},
+            participants_count=1,
+            max_participants=settings.max_participants,
+            settings=snapshot(settings),
+            expires_at=schedule.expires_at,
+            mid_expire_at=schedule.mid_expire_at,
+            j_minus2_expire_at=schedule.j_minus2_expire_at,
+            j_plus3_start_at=schedule.j_plus3_start_at,
+            reminder_email_sent="NOT_SENT",
+            created_at=now,
+            created_by=actor,
+            updated_at=now,
+            updated_by=actor,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(group)
+                await session.flush()
+        except IntegrityError:
+            continue
+        return group
+    raise RuntimeError("could not draw a free share code")
+
+
+async def validate_code(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    code: str,
+    email: str | None,
+    amount: int | None,
+) -> PaymentGroup:
+    """The checks of a code before checkout, in the contract's order; the group if it passes."""
+    now = clock.now()
+    group = await joining.find_group(
+        session, organization_id=organization_id, livemode=livemode, code=code
+    )
+    joining.check_open(group, now)
+    joining.check_capacity(group)
+    if email is not None:
+        await joining.check_email(session, group, email)
+    if amount is not None:
+        joining.check_amount(group, amount)
+    if email is not None:
+        customer = await customers.get_by_email(
+            session, organization_id=organization_id, livemode=livemode, email=email
+        )
+        if customer is not None and customer.is_blocked and customer.deleted_at is None:
+            raise CustomerBlockedError(f"Customer {email} is blocked.", param="customerEmail")
+    return group
+
+
+def validation_extras(group: PaymentGroup) -> dict[str, Any]:
+    """The rules of the group and what the caller's join would unlock."""
+    settings = group.settings
+    levels = {level["id"]: level for level in settings["discountLevels"]}
+    reached = level_reached(levels_of(group), group.participants_count + 1)
+    following = next_level(levels_of(group), group.participants_count + 1)
+    return {
+        "payment_group_id": group.id,
+        "discount_type": settings["discountType"],
+        "discount_levels": settings["discountLevels"],
+        "max_participants": group.max_participants,
+        "minutes_duration": settings["minutesDuration"],
+        "min_purchase_value": settings["minPurchaseValue"],
+        "current_discount_level": levels[reached.id] if reached else None,
+        "next_discount_level": levels[following.id] if following else None,
+    }
+
+
+async def _end_early(
+    session: AsyncSession, group: PaymentGroup, *, status: str, actor: str
+) -> PaymentGroup:
+    if group.status != repository.OPEN:
+        raise GroupEndedError(
+            f"Group {group.share_id} is already {group.status.lower()}.", param="id"
+        )
+    if group.participants_count > 1:
+        raise GroupHasParticipantsError(
+            f"Group {group.share_id} has {group.participants_count} participants; it can only "
+            "complete, so their cashback is protected.",
+            param="id",
+        )
+    now = clock.now()
+    values: dict[str, Any] = {"status": status, "updated_at": now, "updated_by": actor}
+    if status == repository.CANCELED:
+        values["canceled_at"] = now
+    changed = await repository.transition(
+        session,
+        group_id=group.id,
+        condition=PaymentGroup.participants_count <= 1,
+        values=values,
+    )
+    fresh = await repository.get(session, group.id)
+    assert fresh is not None
+    if not changed:
+        return await _end_early(session, fresh, status=status, actor=actor)
+    event = "payment_group.canceled" if status == repository.CANCELED else "payment_group.expired"
+    await record_group_event(session, event, fresh)
+    return fresh
+
+
+async def expire_group(session: AsyncSession, group: PaymentGroup, *, actor: str) -> PaymentGroup:
+    """The seed endpoint: an OPEN lonely group → EXPIRED now (`expiresAt` kept)."""
+    return await _end_early(session, group, status=repository.EXPIRED, actor=actor)
+
+
+async def cancel_group(session: AsyncSession, group: PaymentGroup, *, actor: str) -> PaymentGroup:
+    return await _end_early(session, group, status=repository.CANCELED, actor=actor)
+
+
+async def update_group(
+    session: AsyncSession, group: PaymentGroup, changes: GroupUpdate, *, actor: str
+) -> PaymentGroup:
+    provided = changes.model_fields_set
+    values: dict[str, Any] = {}
+    if "creator_email" in provided:
+        if changes.creator_email is None:
+            raise ValidationError("creatorEmail cannot be null.", param="creatorEmail")
+        values["creator_email"] = str(changes.creator_email)
+    if "metadata" in provided:
+        values["metadata_"] = changes.metadata or {}
+    values = {k: v for k, v in values.items() if getattr(group, k) != v}
+    if not values:
+        return group
+    values.update(updated_at=clock.now(), updated_by=actor)
+    await repository.update_group(session, group.id, values)
+    fresh = await repository.get(session, group.id)
+    assert fresh is not None
+    return fresh
+
+
+def check_expires_at(expires_at: datetime, now: datetime) -> None:
+    if not now + MIN_DURATION <= expires_at <= now + MAX_DURATION:
+        raise ValidationError(
+            "expiresAt must be between 1 minute and 90 days from now.", param="expiresAt"
+        )
+
+
+async def create_group_for_order(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    actor: str,
+    data: GroupCreate,
+) -> PaymentGroup:
+    """A new group around an order whose group ended without completing; the order becomes
+    the creator's order of the new group."""
+    now = clock.now()
+    order = await orders.get(
+        session, organization_id=organization_id, livemode=livemode, order_id=data.order_id
+    )
+    if order is None:
+        raise OrderNotFoundError(f"No such order: '{data.order_id}'", param="orderId")
+    if order.customer_id != data.customer_id:
+        raise ValidationError(
+            f"Order {order.id} does not belong to customer {data.customer_id}.",
+            param="customerId",
+        )
+    current = await repository.get(session, order.payment_group_id)
+    if order.status != "CREATED" or (
+        current is not None and current.status in (repository.OPEN, repository.COMPLETED)
+    ):
+        raise OrderAlreadyInGroupError(
+            f"Order {order.id} is already in group {order.payment_group_share_id}.",
+            param="orderId",
+        )
+    if data.expires_at is not None:
+        check_expires_at(data.expires_at, now)
+    organization = await organizations.get_by_id(session, organization_id)
+    assert organization is not None
+    settings = await get_settings(session, organization_id=organization_id, livemode=livemode)
+    group = await open_group(
+        session,
+        organization=organization,
+        livemode=livemode,
+        settings=settings,
+        customer_id=order.customer_id,
+        creator_email=order.customer_email,
+        now=now,
+        actor=actor,
+        expires_at=data.expires_at,
+        metadata=data.metadata,
+    )
+    await orders.move_to_group(
+        session,
+        order_id=order.id,
+        group=group,
+        from_group_id=order.payment_group_id,
+        now=now,
+        actor=actor,
+    )
+    await record_group_event(session, "payment_group.created", group)
+    return group

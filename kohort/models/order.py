@@ -1,0 +1,46 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kohort.models.base import Base, JSONDocument
+
+
+class Order(Base):
+    """A paid order. Its group's members are its orders; (group, e-mail) is unique, so an
+    e-mail joins a group once, creator included."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("payment_group_id", "email_key"),
+        UniqueConstraint("organization_id", "livemode", "client_reference_id"),
+        Index(None, "organization_id", "livemode", "created_at", "id"),
+        Index(None, "customer_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    amount_cashback: Mapped[int | None] = mapped_column(BigInteger)
+    application_fee_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    locale: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    customer_email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320))
+    customer_first_name: Mapped[str | None] = mapped_column(String(255))
+    customer_last_name: Mapped[str | None] = mapped_column(String(255))
+    customer_phone_number: Mapped[str | None] = mapped_column(String(32))
+    payment_group_id: Mapped[str] = mapped_column(ForeignKey("payment_groups.id"))
+    payment_group_share_id: Mapped[str] = mapped_column(String(32))
+    client_reference_id: Mapped[str | None] = mapped_column(String(255))
+    risk_level: Mapped[str | None] = mapped_column(String(16))
+    join_error: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONDocument)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(32))

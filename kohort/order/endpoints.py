@@ -1,0 +1,102 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from kohort.customer import repository as customers
+from kohort.customer.schemas import CustomerRead
+from kohort.group import repository as groups
+from kohort.group.schemas import GroupRead
+from kohort.http.auth import SecretKey
+from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
+from kohort.http.openapi import errors
+from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
+from kohort.models import Order
+from kohort.order import repository, service
+from kohort.order.schemas import OrderCreate, OrderExpandable
+from kohort.organization import repository as organizations
+from kohort.organization.schemas import OrganizationRead
+
+router = APIRouter(prefix="/orders", tags=["Orders"], route_class=KohortRoute)
+
+EXPANDABLE = frozenset({"customer", "paymentGroup", "organization"})
+Expand = Annotated[
+    list[str] | None,
+    Query(alias="expand[]", description="Embed: `customer`, `paymentGroup`, `organization`."),
+]
+
+
+async def _present(
+    session: Session, orders: list[Order], expand: frozenset[str]
+) -> list[OrderExpandable]:
+    items = [OrderExpandable.model_validate(o) for o in orders]
+    for order, item in zip(orders, items, strict=True):
+        if "customer" in expand:
+            customer = await customers.get(
+                session,
+                organization_id=order.organization_id,
+                livemode=order.livemode,
+                customer_id=order.customer_id,
+            )
+            item.customer = CustomerRead.model_validate(customer) if customer else None
+        if "paymentGroup" in expand:
+            group = await groups.get(session, order.payment_group_id)
+            item.payment_group = GroupRead.model_validate(group) if group else None
+        if "organization" in expand:
+            organization = await organizations.get_by_id(session, order.organization_id)
+            item.organization = OrganizationRead.model_validate(organization)
+    return items
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrderExpandable,
+    responses=errors(404, 409),
+    dependencies=IDEMPOTENT,
+    response_model_exclude_unset=True,
+)
+async def create_order(
+    payload: OrderCreate, session: Session, auth: SecretKey, expand: Expand = None
+) -> OrderExpandable:
+    """Register a paid order: find or create the customer, then join the group of
+    `paymentGroupShareId` or open a new group. A code that cannot be joined does not fail
+    the order: it opens its own group and `joinError` says why."""
+    wanted = check_expand(frozenset(expand or ()), EXPANDABLE)
+    organization = await organizations.get_by_id(session, auth.organization_id)
+    assert organization is not None
+    order = await service.create_order(
+        session, organization=organization, livemode=auth.livemode, actor=auth.key_id, data=payload
+    )
+    return (await _present(session, [order], wanted))[0]
+
+
+@router.get(
+    "", response_model=Page[OrderExpandable], responses=errors(), response_model_exclude_unset=True
+)
+async def list_orders(
+    session: Session, auth: SecretKey, query: Annotated[ListQuery, Depends(list_query)]
+) -> Page[OrderExpandable]:
+    """Orders of the caller's organization and mode."""
+    expand = check_expand(query, EXPANDABLE)
+    stmt = repository.select_listed(auth.organization_id, auth.livemode)
+    rows, count = await fetch_page(
+        session, stmt, query=query, fields=repository.LIST_FIELDS, id_column=Order.id
+    )
+    return Page[OrderExpandable](data=await _present(session, rows, expand), count=count)
+
+
+@router.get(
+    "/{id}",
+    response_model=OrderExpandable,
+    responses=errors(404),
+    response_model_exclude_unset=True,
+)
+async def get_order(
+    id: str, session: Session, auth: SecretKey, expand: Expand = None
+) -> OrderExpandable:
+    """One order; `expand[]=paymentGroup` gives its group and the `shareId` to share."""
+    wanted = check_expand(frozenset(expand or ()), EXPANDABLE)
+    order = await service.get_order(
+        session, organization_id=auth.organization_id, livemode=auth.livemode, order_id=id
+    )
+    return (await _present(session, [order], wanted))[0]

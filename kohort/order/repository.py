@@ -1,0 +1,100 @@
+"""Every query on orders; every one is scoped to an organization and a mode."""
+
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Select, Table, bindparam, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort.http.lists import Kind, ListField
+from kohort.models import Order, PaymentGroup
+
+CREATED = "CREATED"
+CASHBACK_AVAILABLE = "CASHBACK_AVAILABLE"
+
+LIST_FIELDS = {
+    "id": ListField(Order.id, Kind.STRING),
+    "amount": ListField(Order.amount, Kind.INTEGER),
+    "amountCashback": ListField(Order.amount_cashback, Kind.INTEGER, nullable=True),
+    "applicationFeeAmount": ListField(Order.application_fee_amount, Kind.INTEGER),
+    "status": ListField(
+        Order.status,
+        Kind.STRING,
+        choices=(CREATED, CASHBACK_AVAILABLE, "CASHBACK_PROCESSING", "CASHBACK_SENT"),
+    ),
+    "customerId": ListField(Order.customer_id, Kind.STRING),
+    "customerEmail": ListField(Order.customer_email, Kind.STRING),
+    "paymentGroupId": ListField(Order.payment_group_id, Kind.STRING),
+    "paymentGroupShareId": ListField(Order.payment_group_share_id, Kind.STRING),
+    "clientReferenceId": ListField(Order.client_reference_id, Kind.STRING, nullable=True),
+    "locale": ListField(Order.locale, Kind.STRING, choices=("fr_FR", "en_US", "en_GB")),
+    "createdAt": ListField(Order.created_at, Kind.TIMESTAMP),
+    "updatedAt": ListField(Order.updated_at, Kind.TIMESTAMP),
+}
+
+
+def select_listed(organization_id: str, livemode: bool) -> Select[Order]:
+    return select(Order).where(Order.organization_id == organization_id, Order.livemode == livemode)
+
+
+async def get(
+    session: AsyncSession, *, organization_id: str, livemode: bool, order_id: str
+) -> Order | None:
+    stmt = select_listed(organization_id, livemode).where(Order.id == order_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def client_reference_used(
+    session: AsyncSession, *, organization_id: str, livemode: bool, client_reference_id: str
+) -> bool:
+    stmt = select(
+        exists().where(
+            Order.organization_id == organization_id,
+            Order.livemode == livemode,
+            Order.client_reference_id == client_reference_id,
+        )
+    )
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+async def make_cashback_available(
+    session: AsyncSession, cashback: dict[str, int], *, now: datetime, actor: str
+) -> None:
+    """Set each order's cashback and move it CREATED → CASHBACK_AVAILABLE (one statement per
+    order, sent as one batch)."""
+    if not cashback:
+        return
+    table = cast(Table, Order.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("order_id"), table.c.status == CREATED)
+        .values(
+            amount_cashback=bindparam("cashback"),
+            status=CASHBACK_AVAILABLE,
+            updated_at=now,
+            updated_by=actor,
+        ),
+        [{"order_id": order_id, "cashback": amount} for order_id, amount in cashback.items()],
+    )
+
+
+async def move_to_group(
+    session: AsyncSession,
+    *,
+    order_id: str,
+    group: PaymentGroup,
+    from_group_id: str,
+    now: datetime,
+    actor: str,
+) -> None:
+    await session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.payment_group_id == from_group_id)
+        .values(
+            payment_group_id=group.id,
+            payment_group_share_id=group.share_id,
+            updated_at=now,
+            updated_by=actor,
+        )
+        .execution_options(synchronize_session=False)
+    )

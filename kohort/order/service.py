@@ -1,0 +1,186 @@
+"""Registering a paid order (DOMAIN.md §4): find the buyer, then join the shared group or open
+a new one, in one transaction. A code that cannot be joined never loses the order: the order
+opens its own group and `joinError` says why the code was not joined."""
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort import clock
+from kohort.customer import service as customers
+from kohort.customer.repository import email_key
+from kohort.errors import AppError
+from kohort.event.service import append_event
+from kohort.group import joining
+from kohort.group import service as groups
+from kohort.group.cashback import application_fee
+from kohort.group.ending import complete_group, order_data, record_group_event
+from kohort.group.errors import AmountTooLowError, CustomerBlockedError
+from kohort.group_settings.service import get_settings
+from kohort.ids import new_id
+from kohort.models import Order, Organization
+from kohort.order import repository
+from kohort.order.errors import ClientReferenceIdExistsError, OrderNotFoundError
+from kohort.order.schemas import OrderCreate
+
+
+async def get_order(
+    session: AsyncSession, *, organization_id: str, livemode: bool, order_id: str
+) -> Order:
+    order = await repository.get(
+        session, organization_id=organization_id, livemode=livemode, order_id=order_id
+    )
+    if order is None:
+        raise OrderNotFoundError(f"No such order: '{order_id}'", param="id")
+    return order
+
+
+async def create_order(
+    session: AsyncSession,
+    *,
+    organization: Organization,
+    livemode: bool,
+    actor: str,
+    data: OrderCreate,
+) -> Order:
+    now = clock.now()
+    settings = await get_settings(session, organization_id=organization.id, livemode=livemode)
+    if data.client_reference_id is not None and await repository.client_reference_used(
+        session,
+        organization_id=organization.id,
+        livemode=livemode,
+        client_reference_id=data.client_reference_id,
+    ):
+        raise _reference_used(data.client_reference_id)
+    if data.amount < settings.min_purchase_value:
+        raise AmountTooLowError(
+            f"The amount {data.amount} is below the minimum purchase value "
+            f"{settings.min_purchase_value}.",
+            param="amount",
+        )
+    customer = await customers.customer_for_order(
+        session,
+        organization_id=organization.id,
+        livemode=livemode,
+        actor=actor,
+        customer_id=data.customer_id,
+        email=str(data.customer_email) if data.customer_email else None,
+        first_name=data.customer_first_name,
+        last_name=data.customer_last_name,
+        phone_number=data.customer_phone_number,
+        locale=data.locale,
+    )
+    if customer.is_blocked:
+        raise CustomerBlockedError(f"Customer {customer.id} is blocked.", param="customerId")
+    values: dict[str, Any] = {
+        "id": new_id("ord"),
+        "livemode": livemode,
+        "organization_id": organization.id,
+        "amount": data.amount,
+        "amount_cashback": None,
+        "application_fee_amount": 0,
+        "currency": data.currency,
+        "locale": data.locale,
+        "status": repository.CREATED,
+        "customer_id": customer.id,
+        "customer_email": customer.email_address,
+        "email_key": email_key(customer.email_address),
+        "customer_first_name": customer.first_name,
+        "customer_last_name": customer.last_name,
+        "customer_phone_number": customer.phone_number,
+        "client_reference_id": data.client_reference_id,
+        "risk_level": None,
+        "join_error": None,
+        "metadata_": data.metadata or {},
+        "created_at": now,
+        "created_by": actor,
+        "updated_at": now,
+        "updated_by": actor,
+    }
+    if data.payment_group_share_id:
+        try:
+            return await _join(session, organization, livemode, data.payment_group_share_id, values)
+        except AppError as refusal:
+            values["join_error"] = {"code": refusal.code, "message": refusal.message}
+    return await _open(session, organization, livemode, settings, values)
+
+
+async def _join(
+    session: AsyncSession,
+    organization: Organization,
+    livemode: bool,
+    code: str,
+    values: dict[str, Any],
+) -> Order:
+    values = {
+        **values,
+        "application_fee_amount": application_fee(
+            values["amount"], organization.acquisition_fee_percent
+        ),
+    }
+    now = values["created_at"]
+    seat = await joining.join(
+        session,
+        organization_id=organization.id,
+        livemode=livemode,
+        code=code,
+        order_values=values,
+        now=now,
+    )
+    await _record_order(session, seat.order)
+    await record_group_event(session, "payment_group.joined", seat.group)
+    thresholds = {
+        int(level["participantsToUnlock"]) for level in seat.group.settings["discountLevels"]
+    }
+    if seat.participants in thresholds:
+        await record_group_event(session, "payment_group.level_unlocked", seat.group)
+    if seat.participants >= seat.group.max_participants:
+        await complete_group(session, seat.group.id, now=now, actor=values["created_by"])
+        await session.refresh(seat.order)
+    return seat.order
+
+
+async def _open(
+    session: AsyncSession,
+    organization: Organization,
+    livemode: bool,
+    settings: Any,
+    values: dict[str, Any],
+) -> Order:
+    group = await groups.open_group(
+        session,
+        organization=organization,
+        livemode=livemode,
+        settings=settings,
+        customer_id=values["customer_id"],
+        creator_email=values["customer_email"],
+        now=values["created_at"],
+        actor=values["created_by"],
+    )
+    order = Order(**values, payment_group_id=group.id, payment_group_share_id=group.share_id)
+    session.add(order)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise _reference_used(values["client_reference_id"]) from None
+    await _record_order(session, order)
+    await record_group_event(session, "payment_group.created", group)
+    return order
+
+
+async def _record_order(session: AsyncSession, order: Order) -> None:
+    await append_event(
+        session,
+        type="order.created",
+        organization_id=order.organization_id,
+        livemode=order.livemode,
+        data=order_data(order),
+    )
+
+
+def _reference_used(reference: str | None) -> ClientReferenceIdExistsError:
+    return ClientReferenceIdExistsError(
+        f"An order with clientReferenceId '{reference}' already exists.",
+        param="clientReferenceId",
+    )
