@@ -95,9 +95,32 @@ async def create_customer(
         raise _exists(email)
     locale = data.locale or (existing.locale if existing is not None else DEFAULT_LOCALE)
     phone = _phone(data.phone_number, locale)
-    now = clock.now()
     if existing is not None:
         return await _restore_with(session, existing, data, phone=phone, actor=actor)
+    return await _insert(
+        session,
+        organization_id=organization_id,
+        livemode=livemode,
+        actor=actor,
+        data=data,
+        locale=locale,
+        phone=phone,
+    )
+
+
+async def _insert(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    actor: str,
+    data: CustomerCreate,
+    locale: str,
+    phone: str | None,
+) -> Customer:
+    """A new customer, known not to exist; a concurrent twin makes it 409 CUSTOMER_EXISTS."""
+    email = str(data.email_address)
+    now = clock.now()
     customer = Customer(
         id=new_id("cus"),
         organization_id=organization_id,
@@ -278,6 +301,20 @@ async def customer_for_order(
         phone_number=phone_number,
         locale=locale,
     )
-    return await create_customer(
-        session, organization_id=organization_id, livemode=livemode, actor=actor, data=data
-    )
+    try:
+        async with session.begin_nested():
+            return await _insert(
+                session,
+                organization_id=organization_id,
+                livemode=livemode,
+                actor=actor,
+                data=data,
+                locale=locale,
+                phone=_phone(phone_number, locale),
+            )
+    except CustomerExistsError:
+        twin = await repository.get_by_email(
+            session, organization_id=organization_id, livemode=livemode, email=email
+        )
+        assert twin is not None, "the unique constraint named a customer"
+        return await restore_customer(session, twin, actor=actor)

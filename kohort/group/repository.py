@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import Select, case, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.http.lists import Kind, ListField
@@ -112,11 +112,14 @@ async def transition(
 
 
 async def members(session: AsyncSession, group_id: str) -> Sequence[Order]:
-    """The group's orders, creator first."""
+    """The group's orders, creator first (by customer, not by clock: orders created in the
+    same millisecond would otherwise come in id order), then in order of joining."""
+    creator = select(PaymentGroup.customer_id).where(PaymentGroup.id == group_id)
+    is_creator = case((Order.customer_id == creator.scalar_subquery(), 0), else_=1)
     stmt = (
         select(Order)
         .where(Order.payment_group_id == group_id)
-        .order_by(Order.created_at, Order.id)
+        .order_by(is_creator, Order.created_at, Order.id)
         .execution_options(populate_existing=True)
     )
     return (await session.execute(stmt)).scalars().all()

@@ -8,6 +8,7 @@ from kohort.customer.schemas import CustomerRead
 from kohort.group_settings.schemas import DiscountLevelRead, PaymentGroupSettingsRead
 from kohort.http.schemas import (
     MetadataIn,
+    NoBool,
     RequestModel,
     ResponseModel,
     Timestamp,
@@ -103,7 +104,7 @@ class GroupPublicValidation(_ValidationExtras, GroupPublicRead):
 
 class GroupValidate(RequestModel):
     customer_email: Annotated[EmailStr, Field(max_length=254)] | None = None
-    amount: Annotated[int, Field(ge=0, le=10**12)] | None = None
+    amount: Annotated[int, NoBool, Field(ge=0, le=10**12)] | None = None
 
 
 class GroupCreate(RequestModel):

@@ -121,7 +121,8 @@ async def validate_code(
         customer = await customers.get_by_email(
             session, organization_id=organization_id, livemode=livemode, email=email
         )
-        if customer is not None and customer.is_blocked and customer.deleted_at is None:
+        # a soft-deleted customer is still refused: the order would restore it, blocked
+        if customer is not None and customer.is_blocked:
             raise CustomerBlockedError(f"Customer {email} is blocked.", param="customerEmail")
     return group
 

@@ -165,6 +165,14 @@ def _check_values(levels: Sequence[Level], discount_type: str, param: Param) -> 
         previous = level.value
 
 
+def _given_item(index: int, field: str) -> str:
+    return f"discountLevels[{index}].{field}"
+
+
+def _discount_type(_index: int, _field: str) -> str:
+    return "discountType"
+
+
 def _checked_levels(
     settings: PaymentGroupSettings, changes: PaymentGroupSettingsUpdate, discount_type: str
 ) -> list[Level] | None:
@@ -176,12 +184,11 @@ def _checked_levels(
         levels = [
             Level(item.participants_to_unlock, item.value) for item in changes.discount_levels
         ]
-        given: Param = lambda index, field: f"discountLevels[{index}].{field}"  # noqa: E731
-        _check_unlock(levels, given)
-        _check_values(levels, discount_type, given)
+        _check_unlock(levels, _given_item)
+        _check_values(levels, discount_type, _given_item)
         return levels
     if "discount_type" in provided:
-        _check_values(levels_of(settings), discount_type, lambda _index, _field: "discountType")
+        _check_values(levels_of(settings), discount_type, _discount_type)
     return None
 
 

@@ -84,6 +84,16 @@ def _reject_control(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(_reject_control)]
 
 
+def _reject_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+NoBool = BeforeValidator(_reject_bool)
+"""For integer request fields: JSON `true` is not the number 1."""
+
+
 class RequestModel(BaseModel):
     """A request body: accepts camelCase and snake_case keys, ignores unknown keys."""
 

@@ -5,7 +5,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AliasChoices, BaseModel, EmailStr, Field
 
 from kohort.customer.schemas import CustomerRead, Locale, Name, PhoneIn
-from kohort.http.schemas import MetadataIn, RequestModel, ResponseModel, Text, Timestamp
+from kohort.http.schemas import (
+    MetadataIn,
+    NoBool,
+    RequestModel,
+    ResponseModel,
+    Text,
+    Timestamp,
+)
 from kohort.organization.schemas import OrganizationRead
 
 if TYPE_CHECKING:
@@ -67,7 +74,7 @@ class OrderExpandable(OrderRead):
 
 
 class OrderCreate(RequestModel):
-    amount: Annotated[int, Field(gt=0, le=MAX_AMOUNT)]
+    amount: Annotated[int, NoBool, Field(gt=0, le=MAX_AMOUNT)]
     currency: Literal["EUR"] = "EUR"
     customer_id: Annotated[str, Field(max_length=64)] | None = None
     customer_email: Annotated[EmailStr, Field(max_length=254)] | None = None
