@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from kohort.customer import repository as customers
 from kohort.customer.schemas import CustomerRead
 from kohort.group import repository, service
+from kohort.group.errors import GroupNotFoundError
 from kohort.group.schemas import (
     GroupCreate,
     GroupExpandable,
@@ -245,5 +246,8 @@ async def validate_code(
     """Check a share code before checkout. 200 with the group, its rules,
     `currentDiscountLevel` (the level reached if the caller joins) and `nextDiscountLevel`;
     or the first failing check: 404 NOT_FOUND, 400 COMPLETED_EXPIRED_CANCELED,
-    MAX_PARTICIPANTS_REACHED, EMAIL_ALREADY_USED, AMOUNT_TOO_LOW, CUSTOMER_BLOCKED."""
+    MAX_PARTICIPANTS_REACHED, EMAIL_ALREADY_USED, AMOUNT_TOO_LOW, CUSTOMER_BLOCKED.
+    Only share codes are codes here: a `pg_…` id answers 404."""
+    if code.startswith("pg_"):
+        raise GroupNotFoundError(f"No such code: '{code}'", param="code")
     return await validate(session, auth, code, payload)

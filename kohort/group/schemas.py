@@ -7,8 +7,8 @@ from pydantic import AliasChoices, EmailStr, Field
 from kohort.customer.schemas import CustomerRead
 from kohort.group_settings.schemas import DiscountLevelRead, PaymentGroupSettingsRead
 from kohort.http.schemas import (
+    JSONInteger,
     MetadataIn,
-    NoBool,
     RequestModel,
     ResponseModel,
     Timestamp,
@@ -104,7 +104,7 @@ class GroupPublicValidation(_ValidationExtras, GroupPublicRead):
 
 class GroupValidate(RequestModel):
     customer_email: Annotated[EmailStr, Field(max_length=254)] | None = None
-    amount: Annotated[int, NoBool, Field(ge=0, le=10**12)] | None = None
+    amount: Annotated[int, JSONInteger, Field(ge=0, le=10**12)] | None = None
 
 
 class GroupCreate(RequestModel):

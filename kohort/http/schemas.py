@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    Strict,
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
@@ -84,14 +85,8 @@ def _reject_control(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(_reject_control)]
 
 
-def _reject_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be an integer, not a boolean")
-    return value
-
-
-NoBool = BeforeValidator(_reject_bool)
-"""For integer request fields: JSON `true` is not the number 1."""
+JSONInteger = Strict()
+"""For money and counts: a JSON integer only, not `true`, `"5000"` or `5000.0`."""
 
 
 class RequestModel(BaseModel):

@@ -32,7 +32,7 @@ def from_validation_error(exc: RequestValidationError) -> AppError:
             params.append("body")
             continue
         message = str(error.get("msg", "is invalid"))
-        message = message.removeprefix("Value error, ")
+        message = message.removeprefix("Value error, ").rstrip(".")
         if "[key]" in loc:
             at = loc.index("[key]")
             message = f"key '{loc[at - 1]}': {message}"

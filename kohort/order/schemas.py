@@ -6,8 +6,8 @@ from pydantic import AliasChoices, BaseModel, EmailStr, Field
 
 from kohort.customer.schemas import CustomerRead, Locale, Name, PhoneIn
 from kohort.http.schemas import (
+    JSONInteger,
     MetadataIn,
-    NoBool,
     RequestModel,
     ResponseModel,
     Text,
@@ -74,7 +74,7 @@ class OrderExpandable(OrderRead):
 
 
 class OrderCreate(RequestModel):
-    amount: Annotated[int, NoBool, Field(gt=0, le=MAX_AMOUNT)]
+    amount: Annotated[int, JSONInteger, Field(gt=0, le=MAX_AMOUNT)]
     currency: Literal["EUR"] = "EUR"
     customer_id: Annotated[str, Field(max_length=64)] | None = None
     customer_email: Annotated[EmailStr, Field(max_length=254)] | None = None

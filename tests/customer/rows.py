@@ -44,11 +44,7 @@ async def stored_customers(db: Database, organization_id: str) -> list[Customer]
 async def stored_events(db: Database, organization_id: str) -> list[Event]:
     """The organization's events in the order they were recorded (tests move the clock)."""
     async with db.read() as session:
-        stmt = (
-            select(Event)
-            .where(Event.organization_id == organization_id)
-            .order_by(Event.seq)
-        )
+        stmt = select(Event).where(Event.organization_id == organization_id).order_by(Event.seq)
         return list((await session.execute(stmt)).scalars())
 
 

@@ -394,3 +394,20 @@ async def test_validation_writes_nothing(
     assert await get_json(client, org.sk_test, f"/groups/{group['id']}") == group
     customers = await get_json(client, org.sk_test, "/customers")
     assert customers["count"] == before["customers"]
+
+
+async def test_the_codes_route_takes_share_codes_not_group_ids(
+    client: httpx.AsyncClient, org: Org, route: str
+) -> None:
+    if route != "codes":
+        pytest.skip("the group routes take ids too, checked below")
+    order = await create_order(client, org.sk_test)
+    group = await group_of(client, org.sk_test, order)
+
+    by_id = await validate(client, org.sk_test, group["id"], route="codes")
+    by_code = await validate(client, org.sk_test, group["shareId"], route="codes")
+    through_groups = await validate(client, org.sk_test, group["id"], route="groups")
+
+    assert_error(by_id, 404, "NOT_FOUND")
+    assert by_code.status_code == 200
+    assert through_groups.status_code == 200

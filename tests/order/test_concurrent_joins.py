@@ -80,7 +80,8 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server (uvicorn stops its workers), then kill its whole group if needed."""
+    """SIGTERM the server (uvicorn stops its workers); if it hangs, kill its whole process
+    group (its own session, so nothing but the server and its workers)."""
     if process.poll() is None:
         process.terminate()
     try:
@@ -89,8 +90,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # a worker left behind by its parent
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:

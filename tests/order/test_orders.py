@@ -409,3 +409,14 @@ async def test_idempotent_replay_creates_one_order(
     # another mode is another scope
     live = await post_order(client, org.sk_live, body, **{"Idempotency-Key": "order-1"})
     assert live.status_code == 201 and live.json()["id"] != first.json()["id"]
+
+
+@pytest.mark.parametrize("amount", ["5000", 5000.0, True, 5000.5, None])
+async def test_the_amount_must_be_a_json_integer(
+    client: httpx.AsyncClient, db: Database, org: Org, amount: Any
+) -> None:
+    before = await row_counts(db, org.id)
+    response = await post_order(client, org.sk_test, buyer(amount=amount))
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    assert "amount" in error["message"]
+    assert await row_counts(db, org.id) == before
