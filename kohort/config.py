@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     housekeeping_interval_seconds: float = Field(default=600, gt=0)
+    key_cache_seconds: float = Field(default=2.0, ge=0)
 
     @property
     def base_url(self) -> str:

@@ -27,6 +27,7 @@ from kohort.group.endpoints import codes_router
 from kohort.group.endpoints import router as group_router
 from kohort.group_settings.endpoints import router as group_settings_router
 from kohort.health.endpoints import router as health_router
+from kohort.http.auth import KeyCache
 from kohort.http.jobs import run_housekeeping
 from kohort.http.middleware import RequestContextMiddleware
 from kohort.http.openapi import allowed_methods, install_openapi
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         redoc_url=None,
     )
     app.state.db = db
+    app.state.key_cache = KeyCache(ttl=settings.key_cache_seconds)
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(AppError, _app_error)

@@ -1,12 +1,12 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from kohort import clock
 from kohort.api_key import repository, service
 from kohort.api_key.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, ApiKeyRoll
-from kohort.http.auth import SecretKey
+from kohort.http.auth import SecretKey, forget_key
 from kohort.http.lists import (
     Kind,
     ListField,
@@ -83,11 +83,16 @@ async def create_api_key(
     dependencies=[*IDEMPOTENT, SECRET_SHOWN_ONCE],
 )
 async def roll_api_key(
-    id: str, session: Session, auth: SecretKey, payload: ApiKeyRoll | None = None
+    id: str,
+    request: Request,
+    session: Session,
+    auth: SecretKey,
+    payload: ApiKeyRoll | None = None,
 ) -> ApiKeyIssued:
     """Replace a key: the new one is returned; the old one works `expiresInSeconds` more."""
     payload = payload or ApiKeyRoll()
     await organizations.lock(session, auth.organization_id)
+    forget_key(request, id)
     issued = await service.roll_key(
         session,
         key_id=id,
@@ -100,9 +105,12 @@ async def roll_api_key(
 
 
 @router.delete("/{id}", response_model=ApiKeyRead, responses=errors(404))
-async def revoke_api_key(id: str, session: Session, auth: SecretKey) -> ApiKeyRead:
+async def revoke_api_key(
+    id: str, request: Request, session: Session, auth: SecretKey
+) -> ApiKeyRead:
     """Revoke a key now. The last secret key of a mode cannot be revoked (400 LAST_SECRET_KEY)."""
     await organizations.lock(session, auth.organization_id)
+    forget_key(request, id)
     record = await service.revoke_key(
         session, key_id=id, organization_id=auth.organization_id, livemode=auth.livemode
     )

@@ -87,8 +87,12 @@ async def authenticate(session: AsyncSession, key: str) -> ApiKey:
     return record
 
 
+def is_stale(last_used_at: datetime, now: datetime) -> bool:
+    return last_used_at < now - LAST_USED_RESOLUTION
+
+
 def last_use_is_stale(record: ApiKey, now: datetime) -> bool:
-    return record.last_used_at is None or record.last_used_at < now - LAST_USED_RESOLUTION
+    return record.last_used_at is None or is_stale(record.last_used_at, now)
 
 
 async def record_use(session: AsyncSession, record: ApiKey) -> None:

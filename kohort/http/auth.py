@@ -3,6 +3,7 @@
 import base64
 import binascii
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kohort import clock
 from kohort.api_key import service as api_keys
 from kohort.api_key.errors import (
+    ExpiredApiKeyError,
     MalformedAuthorizationError,
     MissingApiKeyError,
     PublishableKeyNotAllowedError,
@@ -79,24 +81,93 @@ async def authenticate_request(request: Request, db: Database) -> AuthContext:
     return _context_of(record)
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What authentication needs of a key record, remembered for a moment."""
+
+    context: AuthContext
+    preview: str
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    seen_at: float
+
+
+class KeyCache:
+    """Recently authenticated keys (by SHA-256), so most requests skip the key lookup.
+
+    An entry lives `ttl` seconds; revoking or rolling a key forgets it at once in this process,
+    and other processes notice within `ttl`. Expiry is checked on every use."""
+
+    def __init__(self, ttl: float, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._known: dict[str, _Known] = {}
+
+    def get(self, key_hash: str) -> _Known | None:
+        known = self._known.get(key_hash)
+        if known is None or clock.now().timestamp() - known.seen_at > self.ttl:
+            return None
+        return known
+
+    def put(self, key_hash: str, record: ApiKey) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._known) >= self.size:
+            self._known.clear()
+        self._known[key_hash] = _Known(
+            context=_context_of(record),
+            preview=record.preview,
+            expires_at=record.expires_at,
+            last_used_at=record.last_used_at,
+            seen_at=clock.now().timestamp(),
+        )
+
+    def forget(self, key_id: str) -> None:
+        for key_hash, known in list(self._known.items()):
+            if known.context.key_id == key_id:
+                del self._known[key_hash]
+
+
 async def authenticate_in(
     session: AsyncSession, request: Request, db: Database, *, writes: bool
 ) -> AuthContext:
-    """Authenticate inside the request's own transaction (one transaction per request).
+    """Authenticate inside the request's own transaction (one transaction per request), or
+    from the key cache.
 
     A write transaction records `lastUsedAt` itself; a read one leaves it to a short write of
     its own (once a minute per key), since it cannot write."""
     key = key_from_header(request.headers.get("authorization"))
+    cache: KeyCache = request.app.state.key_cache
+    key_hash = api_keys.hash_key(key)
+    known = cache.get(key_hash)
+    now = clock.now()
+    if known is not None:
+        if known.expires_at is not None and known.expires_at <= now:
+            raise ExpiredApiKeyError(f"This API key expired: {known.preview}")
+        if known.last_used_at is not None and not api_keys.is_stale(known.last_used_at, now):
+            return known.context
     record = await api_keys.authenticate(session, key)
     # Held for the request: the session's identity map then keeps the lastUsedAt just written.
     request.state.api_key = record
-    if api_keys.last_use_is_stale(record, clock.now()):
+    if api_keys.last_use_is_stale(record, now):
         if writes:
             await api_keys.record_use(session, record)
         else:
             async with db.write() as writer:
                 await api_keys.record_use(writer, record)
+    cache.put(key_hash, record)
     return _context_of(record)
+
+
+def forget_key(request: Request, key_id: str) -> None:
+    """On a revoke or a roll: this process stops trusting its memory of the key, now and
+    again once the change is committed (a request in between may have remembered it)."""
+    cache: KeyCache = request.app.state.key_cache
+    cache.forget(key_id)
+    request.state.after_commit = [
+        *getattr(request.state, "after_commit", []),
+        lambda: cache.forget(key_id),
+    ]
 
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")

@@ -119,6 +119,8 @@ async def _in_transaction(
             raise InternalError("An internal error occurred.")
         if claim is not None:
             await _store(session, request, claim, response)
+    for callback in getattr(request.state, "after_commit", ()):
+        callback()
     return response
 
 
