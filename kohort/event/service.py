@@ -17,7 +17,10 @@ async def append_event(
     livemode: bool,
     data: dict[str, Any],
 ) -> Event:
-    """Record `type` with `data`, the resource as it is right after the change (API shape)."""
+    """Record `type` with `data`, the resource as it is right after the change (API shape).
+
+    The row is flushed with the transaction's next statement or at commit: the events of one
+    change go to the database in one batch, in the order they were appended."""
     event = Event(
         id=new_id("evt"),
         type=type,
@@ -27,5 +30,4 @@ async def append_event(
         created_at=clock.now(),
     )
     session.add(event)
-    await session.flush()
     return event

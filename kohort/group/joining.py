@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kohort.customer.repository import email_key
 from kohort.errors import AppError
 from kohort.group import repository
 from kohort.group.errors import (
@@ -45,13 +44,6 @@ def check_capacity(group: PaymentGroup) -> None:
         )
 
 
-async def check_email(session: AsyncSession, group: PaymentGroup, email: str) -> None:
-    if await repository.email_is_member(session, group_id=group.id, email_key=email_key(email)):
-        raise EmailAlreadyUsedError(
-            f"{email} is already a member of group {group.share_id}.", param="customerEmail"
-        )
-
-
 def check_amount(group: PaymentGroup, amount: int) -> None:
     minimum = int(group.settings["minPurchaseValue"])
     if amount < minimum:
@@ -62,13 +54,32 @@ def check_amount(group: PaymentGroup, amount: int) -> None:
 
 
 async def find_group(
-    session: AsyncSession, *, organization_id: str, livemode: bool, code: str
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    code: str,
+    now: datetime,
+    email: str | None = None,
 ) -> PaymentGroup:
-    group = await repository.get_by_id_or_code(
-        session, organization_id=organization_id, livemode=livemode, id_or_code=code
+    """The group of `code` if it passes the first checks, in their order: it exists, it is
+    OPEN and not expired, it is not full, and (with `email`) that e-mail is not a member."""
+    found = await repository.get_with_membership(
+        session,
+        organization_id=organization_id,
+        livemode=livemode,
+        id_or_code=code,
+        email=email or "",
     )
-    if group is None:
+    if found is None:
         raise GroupNotFoundError(f"No such group: '{code}'", param="code")
+    group, member = found
+    check_open(group, now)
+    check_capacity(group)
+    if email is not None and member:
+        raise EmailAlreadyUsedError(
+            f"{email} is already a member of group {group.share_id}.", param="customerEmail"
+        )
     return group
 
 
@@ -82,15 +93,19 @@ async def join(
     now: datetime,
 ) -> Seat:
     """Seat the order in the group of `code`, or raise the first reason it cannot join."""
-    group = await find_group(session, organization_id=organization_id, livemode=livemode, code=code)
-    check_open(group, now)
-    check_capacity(group)
-    await check_email(session, group, order_values["customer_email"])
+    group = await find_group(
+        session,
+        organization_id=organization_id,
+        livemode=livemode,
+        code=code,
+        now=now,
+        email=order_values["customer_email"],
+    )
     check_amount(group, order_values["amount"])
     try:
         async with session.begin_nested():
-            participants = await repository.take_seat(session, group_id=group.id, now=now)
-            if participants is None:
+            seated = await repository.take_seat(session, group_id=group.id, now=now)
+            if seated is None:
                 raise await _why_refused(session, group.id, now)
             order = Order(
                 **order_values,
@@ -104,9 +119,7 @@ async def join(
             f"{order_values['customer_email']} is already a member of group {group.share_id}.",
             param="customerEmail",
         ) from None
-    fresh = await repository.get(session, group.id)
-    assert fresh is not None
-    return Seat(group=fresh, order=order, participants=participants)
+    return Seat(group=seated, order=order, participants=seated.participants_count)
 
 
 async def _why_refused(session: AsyncSession, group_id: str, now: datetime) -> AppError:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Select, case, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kohort.customer.repository import email_key as email_key_of
 from kohort.http.lists import Kind, ListField
 from kohort.ids import share_key
 from kohort.models import Order, PaymentGroup
@@ -52,12 +53,14 @@ async def get_by_id_or_code(
     session: AsyncSession, *, organization_id: str, livemode: bool, id_or_code: str
 ) -> PaymentGroup | None:
     """By `pg_…` id, or by share code whatever its case."""
-    stmt = _scoped(organization_id, livemode)
-    if id_or_code.startswith("pg_"):
-        stmt = stmt.where(PaymentGroup.id == id_or_code)
-    else:
-        stmt = stmt.where(PaymentGroup.share_key == share_key(id_or_code))
+    stmt = _by_id_or_code(_scoped(organization_id, livemode), id_or_code)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def _by_id_or_code(stmt: Any, id_or_code: str) -> Any:
+    if id_or_code.startswith("pg_"):
+        return stmt.where(PaymentGroup.id == id_or_code)
+    return stmt.where(PaymentGroup.share_key == share_key(id_or_code))
 
 
 async def get(session: AsyncSession, group_id: str) -> PaymentGroup | None:
@@ -78,9 +81,9 @@ async def email_is_member(session: AsyncSession, *, group_id: str, email_key: st
     return bool((await session.execute(stmt)).scalar_one())
 
 
-async def take_seat(session: AsyncSession, *, group_id: str, now: datetime) -> int | None:
+async def take_seat(session: AsyncSession, *, group_id: str, now: datetime) -> PaymentGroup | None:
     """Add one member if the group is OPEN, not expired and not full: one conditional UPDATE,
-    so concurrent joins never overfill. The new count, or None when the seat was refused."""
+    so concurrent joins never overfill. The group as updated, or None when refused."""
     result = await session.execute(
         update(PaymentGroup)
         .where(
@@ -90,11 +93,29 @@ async def take_seat(session: AsyncSession, *, group_id: str, now: datetime) -> i
             PaymentGroup.participants_count < PaymentGroup.max_participants,
         )
         .values(participants_count=PaymentGroup.participants_count + 1, updated_at=now)
-        .returning(PaymentGroup.participants_count)
-        .execution_options(synchronize_session=False)
+        .returning(PaymentGroup)
+        .execution_options(populate_existing=True, synchronize_session=False)
     )
-    row = result.first()
-    return None if row is None else int(row[0])
+    return result.scalar_one_or_none()
+
+
+async def get_with_membership(
+    session: AsyncSession, *, organization_id: str, livemode: bool, id_or_code: str, email: str
+) -> tuple[PaymentGroup, bool] | None:
+    """The group of `id_or_code`, and whether `email` is already one of its members."""
+    member = (
+        exists()
+        .where(Order.payment_group_id == PaymentGroup.id, Order.email_key == email_key_of(email))
+        .label("member")
+    )
+    stmt = _by_id_or_code(
+        select(PaymentGroup, member).where(
+            PaymentGroup.organization_id == organization_id, PaymentGroup.livemode == livemode
+        ),
+        id_or_code,
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], bool(row[1]))
 
 
 async def transition(

@@ -109,12 +109,13 @@ async def validate_code(
     """The checks of a code before checkout, in the contract's order; the group if it passes."""
     now = clock.now()
     group = await joining.find_group(
-        session, organization_id=organization_id, livemode=livemode, code=code
+        session,
+        organization_id=organization_id,
+        livemode=livemode,
+        code=code,
+        now=now,
+        email=email,
     )
-    joining.check_open(group, now)
-    joining.check_capacity(group)
-    if email is not None:
-        await joining.check_email(session, group, email)
     if amount is not None:
         joining.check_amount(group, amount)
     if email is not None:
