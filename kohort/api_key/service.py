@@ -96,10 +96,19 @@ def last_use_is_stale(record: ApiKey, now: datetime) -> bool:
 
 
 async def record_use(session: AsyncSession, record: ApiKey) -> None:
+    await record_use_of(session, record.id)
+    note_use(record, clock.now())
+
+
+async def record_use_of(session: AsyncSession, key_id: str) -> None:
     now = clock.now()
     await repository.mark_used(
-        session, key_id=record.id, now=now, stale_before=now - LAST_USED_RESOLUTION
+        session, key_id=key_id, now=now, stale_before=now - LAST_USED_RESOLUTION
     )
+
+
+def note_use(record: ApiKey, now: datetime) -> None:
+    """Show the use on the loaded record without writing it (or before it is written)."""
     set_committed_value(record, "last_used_at", now)
 
 

@@ -134,8 +134,8 @@ async def authenticate_in(
     """Authenticate inside the request's own transaction (one transaction per request), or
     from the key cache.
 
-    A write transaction records `lastUsedAt` itself; a read one leaves it to a short write of
-    its own (once a minute per key), since it cannot write."""
+    A write transaction records `lastUsedAt` itself; a read one shows it at once and leaves
+    the write to `record_pending_use`, after the transaction (once a minute per key)."""
     key = key_from_header(request.headers.get("authorization"))
     cache: KeyCache = request.app.state.key_cache
     key_hash = api_keys.hash_key(key)
@@ -153,10 +153,19 @@ async def authenticate_in(
         if writes:
             await api_keys.record_use(session, record)
         else:
-            async with db.write() as writer:
-                await api_keys.record_use(writer, record)
+            api_keys.note_use(record, now)
+            request.state.unrecorded_use = record.id
     cache.put(key_hash, record)
     return _context_of(record)
+
+
+async def record_pending_use(request: Request, db: Database) -> None:
+    """A read request's `lastUsedAt`, written once its own transaction is over: holding one
+    connection while waiting for another could exhaust the pool under load."""
+    key_id = getattr(request.state, "unrecorded_use", None)
+    if key_id is not None:
+        async with db.write() as writer:
+            await api_keys.record_use_of(writer, key_id)
 
 
 def forget_key(request: Request, key_id: str) -> None:

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from kohort.db import Database
 from kohort.errors import AppError, InternalError, ValidationError, render_error
 from kohort.http import idempotency
-from kohort.http.auth import authenticate_in, authenticate_request
+from kohort.http.auth import authenticate_in, authenticate_request, record_pending_use
 from kohort.http.validation import from_validation_error
 
 log = logging.getLogger("kohort.http")
@@ -121,6 +121,7 @@ async def _in_transaction(
             await _store(session, request, claim, response)
     for callback in getattr(request.state, "after_commit", ()):
         callback()
+    await record_pending_use(request, db)
     return response
 
 
