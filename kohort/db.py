@@ -97,9 +97,10 @@ def create_database(settings: Settings, *, pooled: bool = True) -> Database:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
-    if pooled:
+    in_memory = is_sqlite and url.database in (None, "", ":memory:")
+    if pooled and not in_memory:
         kwargs.update(pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size)
-    else:
+    elif not pooled:
         kwargs["poolclass"] = NullPool
     engine = create_async_engine(url, pool_pre_ping=not is_sqlite, **kwargs)
     if is_sqlite:
