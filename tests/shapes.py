@@ -58,6 +58,94 @@ ORGANIZATION_FIELDS = frozenset(
     }
 )
 
+GROUP_FIELDS = frozenset(
+    {
+        "id",
+        "shareId",
+        "livemode",
+        "organizationId",
+        "customerId",
+        "creatorEmail",
+        "status",
+        "metadata",
+        "expiresAt",
+        "midExpireAt",
+        "jMinus2ExpireAt",
+        "jPlus3StartAt",
+        "reminderEmailSent",
+        "createdAt",
+        "createdBy",
+        "updatedAt",
+        "updatedBy",
+        "canceledAt",
+        "completedAt",
+        "participantsCount",
+    }
+)
+"""The seed's Group object, field for field, plus `participantsCount` (API.md §2.1)."""
+PUBLIC_GROUP_FIELDS = frozenset(
+    {
+        "id",
+        "shareId",
+        "livemode",
+        "organizationId",
+        "status",
+        "participantsCount",
+        "maxParticipants",
+        "expiresAt",
+        "midExpireAt",
+        "jMinus2ExpireAt",
+        "jPlus3StartAt",
+        "createdAt",
+        "canceledAt",
+        "completedAt",
+        "paymentGroupSettings",
+    }
+)
+"""What a publishable key sees of a group: no e-mails, no customer ids (API.md §1.2)."""
+VALIDATION_EXTRAS = frozenset(
+    {
+        "paymentGroupId",
+        "discountType",
+        "discountLevels",
+        "maxParticipants",
+        "minutesDuration",
+        "minPurchaseValue",
+        "currentDiscountLevel",
+        "nextDiscountLevel",
+    }
+)
+"""What a code's validation adds to the Group object (API.md §2.1 validate)."""
+ORDER_FIELDS = frozenset(
+    {
+        "id",
+        "livemode",
+        "organizationId",
+        "amount",
+        "amountCashback",
+        "applicationFeeAmount",
+        "currency",
+        "locale",
+        "status",
+        "customerId",
+        "customerEmail",
+        "customerFirstName",
+        "customerLastName",
+        "customerPhoneNumber",
+        "paymentGroupId",
+        "paymentGroupShareId",
+        "clientReferenceId",
+        "riskLevel",
+        "joinError",
+        "metadata",
+        "createdAt",
+        "createdBy",
+        "updatedAt",
+        "updatedBy",
+    }
+)
+EVENT_FIELDS = frozenset({"id", "type", "livemode", "organizationId", "createdAt", "data"})
+
 ERROR_KEYS = {"type", "code", "message", "param", "requestId"}
 ERROR_TYPES = {
     **dict.fromkeys((400, 404, 405, 409), "invalid_request_error"),

@@ -5,8 +5,8 @@ from datetime import timedelta
 import httpx
 
 from tests.factories import Org, bearer, make_customer
-from tests.order.api import EVENT_FIELDS, START, create_order, events, frozen_at, get_json
-from tests.shapes import TIMESTAMP, assert_error
+from tests.order.api import START, create_order, events, frozen_at, get_json
+from tests.shapes import EVENT_FIELDS, TIMESTAMP, assert_error
 
 
 async def test_list_is_newest_first_with_count(client: httpx.AsyncClient, org: Org) -> None:

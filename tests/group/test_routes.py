@@ -1,48 +1,34 @@
 """The group routes of API.md §2.1 other than expire, under `/groups` and `/payment-groups`."""
 
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
-import time_machine
 
 from tests.factories import Org, bearer
-from tests.group.helpers import (
-    GROUP_FIELDS,
-    ORDER_FIELDS,
+from tests.group_settings.api import LEVEL_FIELDS, SETTINGS_FIELDS, levels, pairs, patched
+from tests.order.api import (
     PREFIXES,
-    PUBLIC_FIELDS,
-    events,
     fetch,
+    group_events,
     join,
     new_group,
-    of_group,
     place_order,
+    wire,
 )
-from tests.group_settings.api import LEVEL_FIELDS, SETTINGS_FIELDS, levels, pairs, patched
-from tests.shapes import CUSTOMER_FIELDS, ORGANIZATION_FIELDS, TIMESTAMP, assert_error
+from tests.shapes import (
+    CUSTOMER_FIELDS,
+    GROUP_FIELDS,
+    ORDER_FIELDS,
+    ORGANIZATION_FIELDS,
+    PUBLIC_GROUP_FIELDS,
+    TIMESTAMP,
+    assert_error,
+)
 
 prefixed = pytest.mark.parametrize("prefix", PREFIXES)
-
-
-def wire(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-@pytest.fixture
-def start() -> datetime:
-    now = datetime.now(UTC) + timedelta(seconds=5)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-@pytest.fixture
-def frozen(start: datetime) -> Iterator[Any]:
-    """The clock frozen at `start`; `frozen.shift(seconds)` moves it."""
-    with time_machine.travel(start, tick=False) as traveller:
-        yield traveller
 
 
 async def ended(client: httpx.AsyncClient, key: str, group: dict[str, Any], how: str) -> None:
@@ -97,7 +83,7 @@ async def test_a_publishable_key_sees_the_public_fields_only(
         response = await client.get(f"{prefix}/{target}", headers=bearer(org.pk_test))
         assert response.status_code == 200, response.text
         body = response.json()
-        assert set(body) == PUBLIC_FIELDS
+        assert set(body) == PUBLIC_GROUP_FIELDS
         assert group["creatorEmail"] not in response.text
         assert group["customerId"] not in response.text
         assert body["id"] == group["id"]
@@ -377,9 +363,9 @@ async def test_cancel_a_lonely_group(
     assert body["completedAt"] is None
     assert body["expiresAt"] == group["expiresAt"]
     assert await fetch(client, org.sk_test, group["id"]) == body
-    canceled = of_group(await events(client, org.sk_test, "payment_group.canceled"), group["id"])
+    canceled = await group_events(client, org.sk_test, "payment_group.canceled", group["id"])
     assert [e["data"] for e in canceled] == [body]
-    assert of_group(await events(client, org.sk_test, "payment_group.expired"), group["id"]) == []
+    assert await group_events(client, org.sk_test, "payment_group.expired", group["id"]) == []
 
     again = await client.post(f"{prefix}/{group['id']}/cancel", headers=bearer(org.sk_test))
     assert_error(again, 400, "COMPLETED_EXPIRED_CANCELED")
@@ -396,7 +382,7 @@ async def test_cancel_a_group_with_participants_is_refused(
     response = await client.post(f"{prefix}/{group['id']}/cancel", headers=bearer(org.sk_test))
     assert_error(response, 400, "GROUP_HAS_PARTICIPANTS")
     assert await fetch(client, org.sk_test, group["id"]) == before
-    assert of_group(await events(client, org.sk_test, "payment_group.canceled"), group["id"]) == []
+    assert await group_events(client, org.sk_test, "payment_group.canceled", group["id"]) == []
 
 
 @prefixed
@@ -484,7 +470,7 @@ async def test_create_a_group_for_an_order_whose_group_ended(
     assert moved.json()["paymentGroupShareId"] == group["shareId"]
     members = await client.get(f"/groups/{group['id']}/participants", headers=bearer(org.sk_test))
     assert [o["id"] for o in members.json()["data"]] == [order["id"]]
-    created = of_group(await events(client, org.sk_test, "payment_group.created"), group["id"])
+    created = await group_events(client, org.sk_test, "payment_group.created", group["id"])
     assert len(created) == 1
     # The old group stays as it ended; the new one can be joined.
     assert (await fetch(client, org.sk_test, old["id"]))["status"] in {"EXPIRED", "CANCELED"}
@@ -699,7 +685,7 @@ async def test_a_publishable_key_may_read_a_group_and_validate_its_code(
     for path in (f"/groups/{group['id']}", f"/payment-groups/{group['shareId'].lower()}"):
         response = await client.get(path, headers=bearer(publishable))
         assert response.status_code == 200, response.text
-        assert set(response.json()) == PUBLIC_FIELDS
+        assert set(response.json()) == PUBLIC_GROUP_FIELDS
     for path in (
         f"/groups/{group['shareId']}/validate",
         f"/payment-groups/{group['shareId']}/validate",

@@ -17,7 +17,6 @@ from kohort.group.repository import COMPLETED
 from tests.factories import Org, bearer
 from tests.group_settings.api import levels, patched
 from tests.order.api import (
-    EVENT_FIELDS,
     START,
     all_events,
     create_order,
@@ -26,6 +25,7 @@ from tests.order.api import (
     group_of,
     validate,
 )
+from tests.shapes import EVENT_FIELDS
 
 
 @dataclass(frozen=True)

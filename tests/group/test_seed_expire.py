@@ -3,48 +3,27 @@
 An OPEN group with its creator alone → EXPIRED now, `expiresAt` kept, `updatedAt` moved,
 `payment_group.expired` recorded; every other case is refused and changes nothing."""
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import time_machine
 
 from tests.factories import Org, bearer
-from tests.group.helpers import (
-    GROUP_FIELDS,
+from tests.group_settings.api import levels, patched
+from tests.order.api import (
     PREFIXES,
-    events,
     fetch,
+    group_events,
     join,
     new_group,
-    of_group,
     place_order,
+    wire,
 )
-from tests.group_settings.api import levels, patched
-from tests.shapes import TIMESTAMP, assert_error
+from tests.shapes import GROUP_FIELDS, TIMESTAMP, assert_error
 
 TIMESTAMP_FIELDS = ("expiresAt", "midExpireAt", "createdAt", "updatedAt")
 NULL_FIELDS = ("jMinus2ExpireAt", "jPlus3StartAt", "canceledAt", "completedAt")
-
-
-def wire(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-@pytest.fixture
-def start() -> datetime:
-    """A moment just ahead of the wall clock, in milliseconds (the API's precision)."""
-    now = datetime.now(UTC) + timedelta(seconds=5)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-@pytest.fixture
-def frozen(start: datetime) -> Iterator[Any]:
-    """The clock frozen at `start`; `frozen.shift(seconds)` moves it."""
-    with time_machine.travel(start, tick=False) as traveller:
-        yield traveller
 
 
 async def expire(client: httpx.AsyncClient, key: str, id_or_code: str, prefix: str = "/groups"):
@@ -97,7 +76,7 @@ async def test_expire_a_lonely_open_group(
     assert body["updatedAt"] == wire(start + timedelta(seconds=90))
 
     assert await fetch(client, org.sk_test, group["id"]) == body
-    expired = of_group(await events(client, org.sk_test, "payment_group.expired"), group["id"])
+    expired = await group_events(client, org.sk_test, "payment_group.expired", group["id"])
     assert len(expired) == 1
     assert expired[0]["data"] == body
     assert expired[0]["createdAt"] == wire(start + timedelta(seconds=90))
@@ -115,7 +94,7 @@ async def test_expiring_twice_is_an_error(client: httpx.AsyncClient, org: Org) -
         "COMPLETED_EXPIRED_CANCELED",
     )
     assert await fetch(client, org.sk_test, group["id"]) == before
-    expired = of_group(await events(client, org.sk_test, "payment_group.expired"), group["id"])
+    expired = await group_events(client, org.sk_test, "payment_group.expired", group["id"])
     assert len(expired) == 1
 
 
@@ -133,7 +112,7 @@ async def test_a_canceled_group_cannot_expire(
     after = await fetch(client, org.sk_test, group["id"])
     assert after == canceled.json()
     assert after["status"] == "CANCELED"
-    assert of_group(await events(client, org.sk_test, "payment_group.expired"), group["id"]) == []
+    assert await group_events(client, org.sk_test, "payment_group.expired", group["id"]) == []
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
@@ -166,7 +145,7 @@ async def test_a_group_with_participants_cannot_expire(
     )
     assert group["shareId"] in error["message"]
     assert await fetch(client, org.sk_test, group["id"]) == before
-    assert of_group(await events(client, org.sk_test, "payment_group.expired"), group["id"]) == []
+    assert await group_events(client, org.sk_test, "payment_group.expired", group["id"]) == []
     # The group stays joinable.
     await join(client, org.sk_test, group["shareId"])
 
@@ -230,7 +209,7 @@ async def test_a_retry_with_the_same_idempotency_key_replays_the_answer(
     assert first.status_code == second.status_code == 200, second.text
     assert second.json() == first.json()
     assert first.json()["status"] == "EXPIRED"
-    expired = of_group(await events(client, org.sk_test, "payment_group.expired"), group["id"])
+    expired = await group_events(client, org.sk_test, "payment_group.expired", group["id"])
     assert len(expired) == 1
     # Without the key, the second attempt is the error it is.
     assert_error(await expire(client, org.sk_test, group["id"]), 400, "COMPLETED_EXPIRED_CANCELED")

@@ -16,8 +16,6 @@ from kohort.models import PaymentGroup
 from tests.factories import Org, bearer, make_customer
 from tests.group_settings.api import LEVEL_FIELDS, levels, patched
 from tests.order.api import (
-    GROUP_FIELDS,
-    VALIDATION_EXTRAS,
     create_order,
     email,
     frozen_at,
@@ -26,28 +24,9 @@ from tests.order.api import (
     row_counts,
     validate,
 )
-from tests.shapes import assert_error
+from tests.shapes import GROUP_FIELDS, PUBLIC_GROUP_FIELDS, VALIDATION_EXTRAS, assert_error
 
 ROUTES = ["codes", "groups", "payment-groups"]
-PUBLIC_FIELDS = frozenset(
-    {
-        "id",
-        "shareId",
-        "livemode",
-        "organizationId",
-        "status",
-        "participantsCount",
-        "maxParticipants",
-        "expiresAt",
-        "midExpireAt",
-        "jMinus2ExpireAt",
-        "jPlus3StartAt",
-        "createdAt",
-        "canceledAt",
-        "completedAt",
-        "paymentGroupSettings",
-    }
-)
 PRIVATE_FIELDS = frozenset({"customerId", "creatorEmail", "metadata", "createdBy", "updatedBy"})
 
 pytestmark = pytest.mark.parametrize("route", ROUTES)
@@ -181,7 +160,7 @@ async def test_publishable_key_sees_public_fields_only(
     response = await validate(client, org.pk_test, group["shareId"], {"amount": 100}, route=route)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == PUBLIC_FIELDS | VALIDATION_EXTRAS
+    assert set(body) == PUBLIC_GROUP_FIELDS | VALIDATION_EXTRAS
     assert not PRIVATE_FIELDS & set(body)
     assert body["id"] == body["paymentGroupId"] == group["id"]
     assert body["participantsCount"] == 1

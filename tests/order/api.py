@@ -1,4 +1,4 @@
-"""Calls, shapes and stored rows shared by the order, group and event tests."""
+"""Calls and stored rows shared by the order, group and event tests."""
 
 import secrets
 from collections.abc import Iterator
@@ -14,71 +14,8 @@ from kohort.db import Database
 from kohort.models import Customer, Event, Order, PaymentGroup
 from tests.factories import bearer
 
-ORDER_FIELDS = frozenset(
-    {
-        "id",
-        "livemode",
-        "organizationId",
-        "amount",
-        "amountCashback",
-        "applicationFeeAmount",
-        "currency",
-        "locale",
-        "status",
-        "customerId",
-        "customerEmail",
-        "customerFirstName",
-        "customerLastName",
-        "customerPhoneNumber",
-        "paymentGroupId",
-        "paymentGroupShareId",
-        "clientReferenceId",
-        "riskLevel",
-        "joinError",
-        "metadata",
-        "createdAt",
-        "createdBy",
-        "updatedAt",
-        "updatedBy",
-    }
-)
-GROUP_FIELDS = frozenset(
-    {
-        "id",
-        "shareId",
-        "livemode",
-        "organizationId",
-        "customerId",
-        "creatorEmail",
-        "status",
-        "metadata",
-        "expiresAt",
-        "midExpireAt",
-        "jMinus2ExpireAt",
-        "jPlus3StartAt",
-        "reminderEmailSent",
-        "createdAt",
-        "createdBy",
-        "updatedAt",
-        "updatedBy",
-        "canceledAt",
-        "completedAt",
-        "participantsCount",
-    }
-)
-VALIDATION_EXTRAS = frozenset(
-    {
-        "paymentGroupId",
-        "discountType",
-        "discountLevels",
-        "maxParticipants",
-        "minutesDuration",
-        "minPurchaseValue",
-        "currentDiscountLevel",
-        "nextDiscountLevel",
-    }
-)
-EVENT_FIELDS = frozenset({"id", "type", "livemode", "organizationId", "createdAt", "data"})
+PREFIXES = ("/groups", "/payment-groups")
+"""The group routes and their alias."""
 
 START = datetime(2031, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
 
@@ -88,6 +25,11 @@ def frozen_at(moment: datetime = START) -> Iterator[Any]:
     """The wall clock frozen at `moment`; `.shift(seconds)` moves it."""
     with time_machine.travel(moment, tick=False) as traveller:
         yield traveller
+
+
+def wire(moment: datetime) -> str:
+    """`moment` as the API writes a timestamp (milliseconds, `Z`)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def email() -> str:
@@ -132,6 +74,46 @@ async def group_of(client: httpx.AsyncClient, key: str, order: dict[str, Any]) -
     return group
 
 
+async def place_order(
+    client: httpx.AsyncClient, key: str, *, code: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """`POST /orders` (joining `code` when given), the order with its `paymentGroup` expanded."""
+    joining = {} if code is None else {"paymentGroupShareId": code}
+    response = await client.post(
+        "/orders",
+        params={"expand[]": "paymentGroup"},
+        json=buyer(**{**joining, **overrides}),
+        headers=bearer(key),
+    )
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    assert order["paymentGroup"] is not None, order
+    return order
+
+
+async def new_group(client: httpx.AsyncClient, key: str, **overrides: Any) -> dict[str, Any]:
+    """A new OPEN group with its creator's order alone in it."""
+    order = await place_order(client, key, **overrides)
+    assert order["joinError"] is None, order
+    group: dict[str, Any] = order["paymentGroup"]
+    assert group["status"] == "OPEN", group
+    assert group["participantsCount"] == 1, group
+    return group
+
+
+async def join(client: httpx.AsyncClient, key: str, code: str, **overrides: Any) -> dict[str, Any]:
+    """A new order that joins the group of `code` (fails the test if it does not)."""
+    order = await place_order(client, key, code=code, **overrides)
+    assert order["joinError"] is None, order
+    return order
+
+
+async def fetch(client: httpx.AsyncClient, key: str, id_or_code: str) -> dict[str, Any]:
+    """`GET /groups/{idOrCode}`."""
+    group: dict[str, Any] = await get_json(client, key, f"/groups/{id_or_code}")
+    return group
+
+
 async def validate(
     client: httpx.AsyncClient, key: str, code: str, body: Any = None, *, route: str = "codes"
 ) -> httpx.Response:
@@ -151,6 +133,14 @@ async def all_events(client: httpx.AsyncClient, key: str) -> list[dict[str, Any]
     page = await events(client, key, take=100)
     assert page["count"] == len(page["data"]), page["count"]
     return list(reversed(page["data"]))
+
+
+async def group_events(
+    client: httpx.AsyncClient, key: str, event_type: str, group_id: str
+) -> list[dict[str, Any]]:
+    """The events of type `event_type` whose `data` is the group `group_id` (of the latest 100)."""
+    page = await events(client, key, search=f"type:{event_type}", take=100)
+    return [event for event in page["data"] if event["data"].get("id") == group_id]
 
 
 async def row_counts(db: Database, organization_id: str) -> dict[str, int]:

@@ -10,8 +10,6 @@ from kohort.db import Database
 from tests.factories import Org, bearer, make_customer
 from tests.group_settings.api import patched
 from tests.order.api import (
-    GROUP_FIELDS,
-    ORDER_FIELDS,
     START,
     all_events,
     buyer,
@@ -23,7 +21,14 @@ from tests.order.api import (
     post_order,
     row_counts,
 )
-from tests.shapes import CUSTOMER_FIELDS, ORGANIZATION_FIELDS, TIMESTAMP, assert_error
+from tests.shapes import (
+    CUSTOMER_FIELDS,
+    GROUP_FIELDS,
+    ORDER_FIELDS,
+    ORGANIZATION_FIELDS,
+    TIMESTAMP,
+    assert_error,
+)
 
 KEY_ID = re.compile(r"^key_[0-9a-f]{14}$")
 
