@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from kohort.errors import AppError
 from kohort.logs import configure_logging
 from kohort.organization import repository as organizations
 from kohort.organization import service as organization_service
+from kohort.worker import Worker
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Kohort: social cashback.")
 org_app = typer.Typer(no_args_is_help=True, help="Manage organizations.")
@@ -54,8 +56,15 @@ def migrate() -> None:
 @app.command()
 def serve(
     workers: Annotated[int, typer.Option(min=1, help="API processes (PostgreSQL only).")] = 1,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Do not run the background worker inside.")
+    ] = False,
 ) -> None:
-    """Serve the API. Refuses to start on a database behind the code's migrations."""
+    """Serve the API, with the background worker inside unless --no-worker (or
+    KOHORT_WORKER=off). Refuses to start on a database behind the code's migrations."""
+    if no_worker:
+        os.environ["KOHORT_WORKER"] = "off"
+        get_settings.cache_clear()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     current, head = asyncio.run(_schema_state())
@@ -78,6 +87,35 @@ def serve(
         access_log=False,
         proxy_headers=True,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run the background worker alone (any number of them on PostgreSQL). SIGTERM lets the
+    current item finish, then exits."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    current, head = asyncio.run(_schema_state())
+    if current != head:
+        console.print(
+            f"[red]The database schema is at revision {current or 'none'}, "
+            f"the code needs {head}.[/red] Run `kohort migrate` (or `make migrate`) first."
+        )
+        raise typer.Exit(code=1)
+    asyncio.run(_run_worker())
+
+
+async def _run_worker() -> None:
+    settings = get_settings()
+    db = create_database(settings)
+    runner = Worker.from_settings(db, settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, runner.stop.set)
+    try:
+        await runner.run()
+    finally:
+        await db.dispose()
 
 
 async def _create_org(name: str) -> organization_service.CreatedOrganization:

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     housekeeping_interval_seconds: float = Field(default=600, gt=0)
+    worker: Literal["on", "off"] = "on"
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    worker_batch_size: int = Field(default=100, ge=1, le=10_000)
     key_cache_seconds: float = Field(default=2.0, ge=0)
 
     @property

@@ -1,7 +1,6 @@
 """create_app(): routers, error handlers, lifespan."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,12 +27,13 @@ from kohort.group.endpoints import router as group_router
 from kohort.group_settings.endpoints import router as group_settings_router
 from kohort.health.endpoints import router as health_router
 from kohort.http.auth import KeyCache
-from kohort.http.jobs import run_housekeeping
 from kohort.http.middleware import RequestContextMiddleware
 from kohort.http.openapi import allowed_methods, install_openapi
 from kohort.http.validation import from_validation_error
 from kohort.order.endpoints import router as order_router
 from kohort.organization.endpoints import router as organization_router
+from kohort.test_helpers.endpoints import router as test_helpers_router
+from kohort.worker import Worker
 
 DESCRIPTION = """Kohort's REST API, compatible with KohortPay's.
 
@@ -80,15 +80,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        housekeeping = asyncio.create_task(
-            run_housekeeping(db, interval_seconds=settings.housekeeping_interval_seconds)
-        )
+        worker = Worker.from_settings(db, settings) if settings.worker == "on" else None
+        task = asyncio.create_task(worker.run()) if worker is not None else None
         try:
             yield
         finally:
-            housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await housekeeping
+            if worker is not None and task is not None:
+                worker.stop.set()
+                await task
             if database is None:
                 await db.dispose()
 
@@ -118,6 +117,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         group_alias_router,
         codes_router,
         event_router,
+        test_helpers_router,
     ):
         app.include_router(router)
     install_openapi(app)

@@ -1,6 +1,8 @@
 """Every query on events."""
 
-from sqlalchemy import Select, select
+from datetime import datetime
+
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.http.lists import Kind, ListField
@@ -22,3 +24,10 @@ async def get(
 ) -> Event | None:
     stmt = select_listed(organization_id, livemode).where(Event.id == event_id)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def purge_older_than(session: AsyncSession, cutoff: datetime, *, limit: int) -> int:
+    """Delete up to `limit` events created before `cutoff`; how many went."""
+    seqs = select(Event.seq).where(Event.created_at < cutoff).limit(limit)
+    result = await session.execute(delete(Event).where(Event.seq.in_(seqs)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,10 +1,11 @@
-"""Every query on groups; every one is scoped to an organization and a mode."""
+"""Every query on groups; API queries are scoped to an organization and a mode, the
+worker's sweeps (due groups, reminders) run across all of them."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, exists, select, update
+from sqlalchemy import Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.customer.repository import email_key as email_key_of
@@ -153,3 +154,64 @@ async def update_group(session: AsyncSession, group_id: str, values: dict[str, A
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def due_group_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[str]:
+    """OPEN groups whose time is up, oldest first (candidates: each is claimed on its own)."""
+    stmt = (
+        select(PaymentGroup.id)
+        .where(PaymentGroup.status == OPEN, PaymentGroup.expires_at <= now)
+        .order_by(PaymentGroup.expires_at)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def claim(session: AsyncSession, *, group_id: str, due: Any) -> PaymentGroup | None:
+    """Lock the group for this transaction if it is still due and no other worker holds it
+    (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write lock serialises workers)."""
+    stmt = (
+        select(PaymentGroup)
+        .where(PaymentGroup.id == group_id, PaymentGroup.status == OPEN, due)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def reminder_due(now: datetime) -> Any:
+    """An OPEN lonely group, not yet over, with a reminder moment passed and not yet sent."""
+    return and_(
+        PaymentGroup.status == OPEN,
+        PaymentGroup.participants_count == 1,
+        PaymentGroup.expires_at > now,
+        or_(
+            and_(
+                PaymentGroup.j_minus2_expire_at <= now,
+                PaymentGroup.reminder_email_sent.in_(("NOT_SENT", "DAY3_SENT")),
+            ),
+            and_(
+                PaymentGroup.j_plus3_start_at <= now, PaymentGroup.reminder_email_sent == "NOT_SENT"
+            ),
+            and_(PaymentGroup.mid_expire_at <= now, PaymentGroup.reminder_email_sent == "NOT_SENT"),
+        ),
+    )
+
+
+async def reminder_group_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[str]:
+    stmt = (
+        select(PaymentGroup.id)
+        .where(reminder_due(now))
+        .order_by(PaymentGroup.expires_at)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def oldest_due_at(session: AsyncSession, *, now: datetime) -> datetime | None:
+    """When the oldest group still waiting to be ended fell due (the sweep's lag)."""
+    stmt = select(func.min(PaymentGroup.expires_at)).where(
+        PaymentGroup.status == OPEN, PaymentGroup.expires_at <= now
+    )
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    return None if value is None else value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -1,12 +1,7 @@
-"""Background housekeeping of the HTTP layer: forget idempotency keys older than 24 h."""
-
-import asyncio
-import logging
+"""Housekeeping of the HTTP layer (run by the worker): forget idempotency keys older than 24 h."""
 
 from kohort.db import Database
 from kohort.http import idempotency
-
-log = logging.getLogger("kohort.housekeeping")
 
 
 async def purge_idempotency_keys(db: Database) -> int:
@@ -18,15 +13,3 @@ async def purge_idempotency_keys(db: Database) -> int:
         total += removed
         if removed < idempotency.PURGE_BATCH:
             return total
-
-
-async def run_housekeeping(db: Database, *, interval_seconds: float) -> None:
-    """Purge forever, every `interval_seconds`; a failed round is logged and retried later."""
-    while True:
-        try:
-            removed = await purge_idempotency_keys(db)
-            if removed:
-                log.info("purged expired idempotency keys", extra={"count": removed})
-        except Exception:
-            log.exception("idempotency key purge failed; retrying next round")
-        await asyncio.sleep(interval_seconds)

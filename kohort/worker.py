@@ -1,0 +1,141 @@
+"""The worker: repeatedly claims due work in small batches and handles each item in its own
+transaction — groups whose time is up, due reminders, housekeeping.
+
+It runs inside `kohort serve` by default (one machine, SQLite or PostgreSQL) or as separate
+`kohort worker` processes (PostgreSQL, any number). A stop request lets the current item
+finish; a killed worker loses nothing, since every item is a transaction of its own."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from kohort import clock
+from kohort.config import Settings
+from kohort.db import Database
+from kohort.event.repository import purge_older_than
+from kohort.group import jobs
+from kohort.http.jobs import purge_idempotency_keys
+
+log = logging.getLogger("kohort.worker")
+
+EVENT_RETENTION = timedelta(days=30)
+MAX_ATTEMPTS = 5
+PURGE_BATCH = 1000
+
+
+@dataclass
+class Failures:
+    """Items that failed: retried with exponential backoff, set aside after MAX_ATTEMPTS."""
+
+    attempts: dict[str, int] = field(default_factory=dict)
+    retry_at: dict[str, datetime] = field(default_factory=dict)
+    set_aside: set[str] = field(default_factory=set)
+
+    def ready(self, item: str, now: datetime) -> bool:
+        return item not in self.set_aside and self.retry_at.get(item, now) <= now
+
+    def failed(self, item: str, now: datetime) -> None:
+        attempts = self.attempts.get(item, 0) + 1
+        self.attempts[item] = attempts
+        if attempts >= MAX_ATTEMPTS:
+            self.set_aside.add(item)
+            log.error("item set aside after repeated failures", extra={"item": item})
+            return
+        self.retry_at[item] = now + timedelta(seconds=2**attempts)
+
+    def succeeded(self, item: str) -> None:
+        self.attempts.pop(item, None)
+        self.retry_at.pop(item, None)
+
+
+@dataclass
+class Sweep:
+    ended: int = 0
+    reminded: int = 0
+    failed: int = 0
+
+
+@dataclass
+class Worker:
+    db: Database
+    batch_size: int = 100
+    poll_seconds: float = 1.0
+    housekeeping_seconds: float = 600.0
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    failures: Failures = field(default_factory=Failures)
+    _next_housekeeping: datetime | None = None
+
+    async def run(self) -> None:
+        """Sweep until asked to stop; a failed sweep is logged and the next one goes on."""
+        log.info("worker started", extra={"poll_seconds": self.poll_seconds})
+        while not self.stop.is_set():
+            try:
+                await self.sweep()
+                await self.housekeeping()
+            except Exception:
+                log.exception("worker sweep failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=self.poll_seconds)
+        log.info("worker stopped")
+
+    async def sweep(self) -> Sweep:
+        """One pass: end the due groups, then send the due reminders, batch after batch."""
+        result = Sweep()
+        now = clock.now()
+        for group_id in await jobs.due_groups(self.db, now=now, limit=self.batch_size):
+            if await self._handle(f"end:{group_id}", jobs.end_due_group, group_id, result):
+                result.ended += 1
+        now = clock.now()
+        for group_id in await jobs.groups_to_remind(self.db, now=now, limit=self.batch_size):
+            if await self._handle(f"remind:{group_id}", jobs.remind, group_id, result):
+                result.reminded += 1
+        return result
+
+    async def _handle(
+        self,
+        item: str,
+        handler: Callable[..., Awaitable[bool]],
+        group_id: str,
+        result: Sweep,
+    ) -> bool:
+        now = clock.now()
+        if self.stop.is_set() or not self.failures.ready(item, now):
+            return False
+        try:
+            done = await handler(self.db, group_id, now=now)
+        except Exception:
+            log.exception("worker item failed", extra={"item": item})
+            self.failures.failed(item, now)
+            result.failed += 1
+            return False
+        self.failures.succeeded(item)
+        return done
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings) -> "Worker":
+        return cls(
+            db=db,
+            batch_size=settings.worker_batch_size,
+            poll_seconds=settings.worker_poll_seconds,
+            housekeeping_seconds=settings.housekeeping_interval_seconds,
+        )
+
+    async def housekeeping(self) -> None:
+        """Purge idempotency keys older than 24 h and events older than 30 days."""
+        now = clock.now()
+        if self._next_housekeeping is not None and now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + timedelta(seconds=self.housekeeping_seconds)
+        keys = await purge_idempotency_keys(self.db)
+        events = 0
+        while not self.stop.is_set():
+            async with self.db.write() as session:
+                removed = await purge_older_than(session, now - EVENT_RETENTION, limit=PURGE_BATCH)
+            events += removed
+            if removed < PURGE_BATCH:
+                break
+        if keys or events:
+            log.info("housekeeping", extra={"idempotency_keys": keys, "events": events})
