@@ -25,6 +25,7 @@ from kohort.group.endpoints import alias_router as group_alias_router
 from kohort.group.endpoints import codes_router
 from kohort.group.endpoints import router as group_router
 from kohort.group_settings.endpoints import router as group_settings_router
+from kohort.health.endpoints import metrics_router
 from kohort.health.endpoints import router as health_router
 from kohort.http.auth import KeyCache
 from kohort.http.middleware import RequestContextMiddleware
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_exception_handler(RequestValidationError, _validation_error)
     for router in (
         health_router,
+        metrics_router,
         organization_router,
         group_settings_router,
         api_key_router,

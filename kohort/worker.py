@@ -18,6 +18,7 @@ from kohort.db import Database
 from kohort.event.repository import purge_older_than
 from kohort.group import jobs
 from kohort.http.jobs import purge_idempotency_keys
+from kohort.metrics import BATCH_SECONDS, SWEEP_LAG, WORKER_FAILURES, WORKER_SET_ASIDE
 
 log = logging.getLogger("kohort.worker")
 
@@ -82,16 +83,20 @@ class Worker:
         log.info("worker stopped")
 
     async def sweep(self) -> Sweep:
-        """One pass: end the due groups, then send the due reminders, batch after batch."""
+        """One pass: end the due groups, then send the due reminders, one batch of each."""
         result = Sweep()
-        now = clock.now()
-        for group_id in await jobs.due_groups(self.db, now=now, limit=self.batch_size):
-            if await self._handle(f"end:{group_id}", jobs.end_due_group, group_id, result):
-                result.ended += 1
-        now = clock.now()
-        for group_id in await jobs.groups_to_remind(self.db, now=now, limit=self.batch_size):
-            if await self._handle(f"remind:{group_id}", jobs.remind, group_id, result):
-                result.reminded += 1
+        SWEEP_LAG.set(await jobs.sweep_lag(self.db, now=clock.now()))
+        with BATCH_SECONDS.labels(kind="end").time():
+            now = clock.now()
+            for group_id in await jobs.due_groups(self.db, now=now, limit=self.batch_size):
+                if await self._handle(f"end:{group_id}", jobs.end_due_group, group_id, result):
+                    result.ended += 1
+        with BATCH_SECONDS.labels(kind="remind").time():
+            now = clock.now()
+            for group_id in await jobs.groups_to_remind(self.db, now=now, limit=self.batch_size):
+                if await self._handle(f"remind:{group_id}", jobs.remind, group_id, result):
+                    result.reminded += 1
+        WORKER_SET_ASIDE.set(len(self.failures.set_aside))
         return result
 
     async def _handle(
@@ -108,6 +113,7 @@ class Worker:
             done = await handler(self.db, group_id, now=now)
         except Exception:
             log.exception("worker item failed", extra={"item": item})
+            WORKER_FAILURES.labels(kind=item.partition(":")[0]).inc()
             self.failures.failed(item, now)
             result.failed += 1
             return False

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from kohort.customer import repository as customers
 from kohort.customer.schemas import CustomerRead
@@ -20,9 +20,11 @@ from kohort.group.schemas import (
 )
 from kohort.group_settings.schemas import PaymentGroupSettingsRead
 from kohort.http.auth import AnyKey, AuthContext, SecretKey
+from kohort.http.commit import after_commit
 from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
 from kohort.http.openapi import errors
 from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
+from kohort.metrics import GROUPS_CANCELED, GROUPS_EXPIRED, GROUPS_OPENED
 from kohort.models import PaymentGroup
 from kohort.order.schemas import OrderRead
 from kohort.organization import repository as organizations
@@ -89,7 +91,9 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
         dependencies=IDEMPOTENT,
         deprecated=alias,
     )
-    async def create_group(payload: GroupCreate, session: Session, auth: SecretKey) -> GroupRead:
+    async def create_group(
+        payload: GroupCreate, request: Request, session: Session, auth: SecretKey
+    ) -> GroupRead:
         """Open a new group for an existing order whose group ended without completing
         (`expiresAt` 1 minute … 90 days from now). `POST /orders` opens groups by itself."""
         group = await service.create_group_for_order(
@@ -99,6 +103,7 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
             actor=auth.key_id,
             data=payload,
         )
+        after_commit(request, GROUPS_OPENED.inc)
         return GroupRead.model_validate(group)
 
     @router.get(
@@ -167,13 +172,15 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
         dependencies=IDEMPOTENT,
         deprecated=alias,
     )
-    async def cancel_group(id: str, session: Session, auth: SecretKey) -> GroupRead:
+    async def cancel_group(
+        id: str, request: Request, session: Session, auth: SecretKey
+    ) -> GroupRead:
         """OPEN with one participant → CANCELED. Else 400 COMPLETED_EXPIRED_CANCELED or
         GROUP_HAS_PARTICIPANTS."""
         group = await _get(session, auth, id)
-        return GroupRead.model_validate(
-            await service.cancel_group(session, group, actor=auth.key_id)
-        )
+        canceled = await service.cancel_group(session, group, actor=auth.key_id)
+        after_commit(request, GROUPS_CANCELED.inc)
+        return GroupRead.model_validate(canceled)
 
     @router.post(
         "/{id}/expire",
@@ -182,14 +189,16 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
         dependencies=IDEMPOTENT,
         deprecated=alias,
     )
-    async def expire_group(id: str, session: Session, auth: SecretKey) -> GroupRead:
+    async def expire_group(
+        id: str, request: Request, session: Session, auth: SecretKey
+    ) -> GroupRead:
         """OPEN with one participant → EXPIRED now (`expiresAt` kept); emits
         `payment_group.expired`. Not OPEN → 400 COMPLETED_EXPIRED_CANCELED; two or more
         participants → 400 GROUP_HAS_PARTICIPANTS."""
         group = await _get(session, auth, id)
-        return GroupRead.model_validate(
-            await service.expire_group(session, group, actor=auth.key_id)
-        )
+        expired = await service.expire_group(session, group, actor=auth.key_id)
+        after_commit(request, GROUPS_EXPIRED.inc)
+        return GroupRead.model_validate(expired)
 
     @router.post(
         "/{code}/validate",

@@ -9,6 +9,7 @@ from datetime import datetime
 from kohort.db import Database
 from kohort.group import repository
 from kohort.group.ending import SYSTEM, end_group, record_group_event
+from kohort.metrics import GROUPS_COMPLETED, GROUPS_EXPIRED, REMINDERS_DUE
 from kohort.models import PaymentGroup
 
 MIDWAY_SENT = "MIDWAY_SENT"
@@ -21,15 +22,25 @@ async def due_groups(db: Database, *, now: datetime, limit: int) -> list[str]:
         return await repository.due_group_ids(session, now=now, limit=limit)
 
 
+async def sweep_lag(db: Database, *, now: datetime) -> float:
+    """Seconds since the oldest group still waiting to be ended fell due (0 if none)."""
+    async with db.read() as session:
+        oldest = await repository.oldest_due_at(session, now=now)
+    return 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
+
+
 async def end_due_group(db: Database, group_id: str, *, now: datetime) -> bool:
     """End one group whose time is up; False when it was not due any more or is claimed."""
     async with db.write() as session:
         group = await repository.claim(
             session, group_id=group_id, due=PaymentGroup.expires_at <= now
         )
-        if group is None:
-            return False
-        return await end_group(session, group_id, now=now, actor=SYSTEM) is not None
+        ended = None if group is None else await end_group(session, group_id, now=now)
+    if ended is None:
+        return False
+    counter = GROUPS_COMPLETED if ended.status == repository.COMPLETED else GROUPS_EXPIRED
+    counter.inc()
+    return True
 
 
 async def groups_to_remind(db: Database, *, now: datetime, limit: int) -> list[str]:
@@ -76,4 +87,5 @@ async def remind(db: Database, group_id: str, *, now: datetime) -> bool:
         fresh = await repository.get(session, group_id)
         assert fresh is not None
         await record_group_event(session, "payment_group.reminder_due", fresh)
-        return True
+    REMINDERS_DUE.labels(moment=target).inc()
+    return True

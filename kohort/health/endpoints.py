@@ -1,7 +1,8 @@
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -53,3 +54,25 @@ async def ready(request: Request) -> Readiness | JSONResponse:
         migrations="head" if at_head else "behind",
     )
     return body if at_head else JSONResponse(body.model_dump(), status_code=503)
+
+
+metrics_router = APIRouter(tags=["Operations"])
+
+
+@metrics_router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format."},
+        500: {
+            "description": "Internal error; the answer carries the requestId to report.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}
+            },
+        },
+    },
+)
+async def metrics() -> PlainTextResponse:
+    """This process's metrics in Prometheus text format (groups opened, completed, expired,
+    reminders due, worker lag, batch durations, failures). Keep it off the public network."""
+    return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)

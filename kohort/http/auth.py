@@ -20,6 +20,7 @@ from kohort.api_key.errors import (
 )
 from kohort.api_key.repository import SECRET
 from kohort.db import Database
+from kohort.http.commit import after_commit
 from kohort.models import ApiKey
 
 
@@ -173,10 +174,7 @@ def forget_key(request: Request, key_id: str) -> None:
     again once the change is committed (a request in between may have remembered it)."""
     cache: KeyCache = request.app.state.key_cache
     cache.forget(key_id)
-    request.state.after_commit = [
-        *getattr(request.state, "after_commit", []),
-        lambda: cache.forget(key_id),
-    ]
+    after_commit(request, lambda: cache.forget(key_id))
 
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")

@@ -21,6 +21,7 @@ from kohort.db import Database
 from kohort.errors import AppError, InternalError, ValidationError, render_error
 from kohort.http import idempotency
 from kohort.http.auth import authenticate_in, authenticate_request, record_pending_use
+from kohort.http.commit import run_after_commit
 from kohort.http.validation import from_validation_error
 
 log = logging.getLogger("kohort.http")
@@ -119,8 +120,7 @@ async def _in_transaction(
             raise InternalError("An internal error occurred.")
         if claim is not None:
             await _store(session, request, claim, response)
-    for callback in getattr(request.state, "after_commit", ()):
-        callback()
+    run_after_commit(request)
     await record_pending_use(request, db)
     return response
 

@@ -1,15 +1,17 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from kohort.customer import repository as customers
 from kohort.customer.schemas import CustomerRead
 from kohort.group import repository as groups
 from kohort.group.schemas import GroupRead
 from kohort.http.auth import SecretKey
+from kohort.http.commit import after_commit
 from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
 from kohort.http.openapi import errors
 from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
+from kohort.metrics import GROUPS_COMPLETED, GROUPS_OPENED
 from kohort.models import Order
 from kohort.order import repository, service
 from kohort.order.schemas import OrderCreate, OrderExpandable
@@ -56,7 +58,11 @@ async def _present(
     response_model_exclude_unset=True,
 )
 async def create_order(
-    payload: OrderCreate, session: Session, auth: SecretKey, expand: Expand = None
+    payload: OrderCreate,
+    request: Request,
+    session: Session,
+    auth: SecretKey,
+    expand: Expand = None,
 ) -> OrderExpandable:
     """Register a paid order: find or create the customer, then join the group of
     `paymentGroupShareId` or open a new group. A code that cannot be joined does not fail
@@ -67,6 +73,10 @@ async def create_order(
     order = await service.create_order(
         session, organization=organization, livemode=auth.livemode, actor=auth.key_id, data=payload
     )
+    if payload.payment_group_share_id is None or order.join_error is not None:
+        after_commit(request, GROUPS_OPENED.inc)
+    if order.status == "CASHBACK_AVAILABLE":
+        after_commit(request, GROUPS_COMPLETED.inc)
     return (await _present(session, [order], wanted))[0]
 
 

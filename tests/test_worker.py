@@ -1,0 +1,239 @@
+"""The worker: housekeeping, the failure backoff, stopping, and `kohort worker` as a process."""
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from kohort import migrations
+from kohort.config import Settings
+from kohort.db import Database, create_database
+from kohort.models import Event, IdempotencyKey, PaymentGroup
+from kohort.worker import MAX_ATTEMPTS, Failures, Worker
+from tests.conftest import fresh_database_url
+from tests.factories import Org, bearer
+from tests.order.api import new_group
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _event_times(db: Database, org: Org) -> list[datetime]:
+    async with db.read() as session:
+        stmt = select(Event.created_at).where(Event.organization_id == org.id)
+        return sorted(
+            value.replace(tzinfo=UTC) if value.tzinfo is None else value
+            for value in (await session.execute(stmt)).scalars()
+        )
+
+
+async def _key_names(db: Database, org: Org) -> set[str]:
+    async with db.read() as session:
+        stmt = select(IdempotencyKey.key).where(IdempotencyKey.organization_id == org.id)
+        return set((await session.execute(stmt)).scalars())
+
+
+async def _create_customer(client: httpx.AsyncClient, org: Org, name: str) -> None:
+    response = await client.post(
+        "/customers",
+        json={"emailAddress": f"{name}@example.com"},
+        headers={**bearer(org.sk_test), "Idempotency-Key": name},
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_housekeeping_purges_old_events_and_idempotency_keys_only(
+    client: httpx.AsyncClient, db: Database, org: Org
+) -> None:
+    now = datetime.now(UTC)
+    for name, age in (
+        ("days-31", timedelta(days=31)),
+        ("days-29", timedelta(days=29)),
+        ("hours-25", timedelta(hours=25)),
+        ("hours-23", timedelta(hours=23)),
+    ):
+        with time_machine.travel(now - age, tick=False):
+            await _create_customer(client, org, name)
+    await _create_customer(client, org, "now")
+    assert len(await _event_times(db, org)) == 5
+    assert len(await _key_names(db, org)) == 5
+
+    await Worker(db=db, housekeeping_seconds=600).housekeeping()
+
+    kept = await _event_times(db, org)
+    assert len(kept) == 4
+    assert min(kept) > now - timedelta(days=30)
+    assert await _key_names(db, org) == {"hours-23", "now"}
+
+
+async def test_housekeeping_runs_again_only_after_its_interval(
+    client: httpx.AsyncClient, db: Database, org: Org
+) -> None:
+    now = datetime.now(UTC)
+    with time_machine.travel(now - timedelta(hours=24) + timedelta(minutes=5), tick=False):
+        await _create_customer(client, org, "soon-stale")
+    worker = Worker(db=db, housekeeping_seconds=600)
+    with time_machine.travel(now, tick=False) as clock:
+        await worker.housekeeping()
+        assert await _key_names(db, org) == {"soon-stale"}
+        clock.shift(timedelta(minutes=6))
+        await worker.housekeeping()
+        assert await _key_names(db, org) == {"soon-stale"}
+        clock.shift(timedelta(minutes=4))
+        await worker.housekeeping()
+        assert await _key_names(db, org) == set()
+
+
+def test_failures_back_off_then_set_an_item_aside() -> None:
+    failures = Failures()
+    now = datetime(2031, 1, 1, tzinfo=UTC)
+    item = "end:pg_x"
+    assert failures.ready(item, now)
+
+    for attempt in range(1, MAX_ATTEMPTS):
+        failures.failed(item, now)
+        delay = timedelta(seconds=2**attempt)
+        assert not failures.ready(item, now)
+        assert not failures.ready(item, now + delay - timedelta(milliseconds=1))
+        assert failures.ready(item, now + delay)
+        assert failures.ready("end:pg_other", now)
+        now += delay
+    assert item not in failures.set_aside
+
+    failures.failed(item, now)
+    assert item in failures.set_aside
+    assert not failures.ready(item, now + timedelta(days=365))
+
+
+def test_failures_forget_an_item_that_succeeds() -> None:
+    failures = Failures()
+    now = datetime(2031, 1, 1, tzinfo=UTC)
+    for _ in range(MAX_ATTEMPTS - 1):
+        failures.failed("remind:pg_x", now)
+    failures.succeeded("remind:pg_x")
+    assert failures.ready("remind:pg_x", now)
+    for _ in range(MAX_ATTEMPTS - 1):
+        failures.failed("remind:pg_x", now)
+    assert "remind:pg_x" not in failures.set_aside
+
+
+async def test_run_stops_promptly_when_asked(db: Database) -> None:
+    worker = Worker(db=db, poll_seconds=0.05)
+    task = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.2)
+    assert not task.done()
+    worker.stop.set()
+    await asyncio.wait_for(task, timeout=2)
+    assert task.exception() is None
+
+
+async def test_run_stops_promptly_even_with_a_long_poll(db: Database) -> None:
+    worker = Worker(db=db, poll_seconds=60)
+    task = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.2)
+    started = time.monotonic()
+    worker.stop.set()
+    await asyncio.wait_for(task, timeout=2)
+    assert time.monotonic() - started < 1
+
+
+def _worker_env(database_url: str, data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KOHORT_DATABASE_URL": database_url,
+        "KOHORT_DATA_DIR": str(data_dir),
+        "KOHORT_WORKER_POLL_SECONDS": "0.1",
+    }
+
+
+async def _status(db: Database, group_id: str) -> str:
+    async with db.read() as session:
+        stmt = select(PaymentGroup.status).where(PaymentGroup.id == group_id)
+        return str((await session.execute(stmt)).scalar_one())
+
+
+async def test_kohort_worker_ends_a_due_group_and_exits_cleanly_on_sigterm(
+    client: httpx.AsyncClient, db: Database, org: Org, settings: Settings, tmp_path: Path
+) -> None:
+    with time_machine.travel(datetime.now(UTC) - timedelta(minutes=11), tick=False):
+        group = await new_group(client, org.sk_test)
+    assert datetime.fromisoformat(group["expiresAt"].replace("Z", "+00:00")) < datetime.now(UTC)
+    assert await _status(db, group["id"]) == "OPEN"
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kohort.cli",
+        "worker",
+        env=_worker_env(settings.database_url, tmp_path),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while await _status(db, group["id"]) == "OPEN" and time.monotonic() < deadline:
+            assert process.returncode is None, await process.communicate()
+            await asyncio.sleep(0.1)
+        assert await _status(db, group["id"]) == "EXPIRED"
+
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=5)
+        assert process.returncode == 0, (out, err)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+
+
+async def _kohort_worker(env: dict[str, str]) -> tuple[int, str]:
+    """Run `kohort worker` to its end: its exit code and its output, whitespace folded."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kohort.cli",
+        "worker",
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, " ".join(out.decode().split())
+
+
+async def test_kohort_worker_refuses_a_database_behind_the_migrations(tmp_path: Path) -> None:
+    url = fresh_database_url(tmp_path, "_behind")
+    behind = create_database(Settings(database_url=url), pooled=False)
+    try:
+        await migrations.upgrade(behind.engine, "0001")
+    finally:
+        await behind.dispose()
+
+    code, output = await _kohort_worker(_worker_env(url, tmp_path))
+    assert code == 1, output
+    assert "kohort migrate" in output, output
+    assert "0001" in output, output
+
+
+@pytest.mark.parametrize("poll", ["0", "61", "soon"])
+async def test_kohort_worker_refuses_a_bad_poll_interval(
+    settings: Settings, tmp_path: Path, poll: str
+) -> None:
+    env = {**_worker_env(settings.database_url, tmp_path), "KOHORT_WORKER_POLL_SECONDS": poll}
+    code, output = await _kohort_worker(env)
+    assert code != 0, output
+    assert "worker_poll_seconds" in output.lower(), output
