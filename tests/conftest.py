@@ -19,6 +19,7 @@ from kohort.config import Settings
 from kohort.db import Database, create_database
 from kohort.main import create_app
 from tests.factories import Org, make_organization
+from tests.serve import server  # noqa: F401  (a fixture: `kohort serve` in a subprocess)
 
 
 def recreate_postgres_database(url: str) -> None:

@@ -6,136 +6,24 @@ never a 5xx); exactly 15 of them end up in the group, which completes exactly on
 other order opens a group of its own and says in `joinError` why it could not join."""
 
 import asyncio
-import contextlib
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import fresh_database_url
 from tests.factories import bearer
+from tests.serve import Server
 
-PROJECT = Path(__file__).resolve().parents[2]
 BUYERS = 200
 MAX_PARTICIPANTS = 15
 LEVELS = [(2, 5), (5, 10), (10, 15)]
 TOP_PERCENT = 15
 CREATOR_AMOUNT = 10_000
 REFUSALS = {"COMPLETED_EXPIRED_CANCELED", "MAX_PARTICIPANTS_REACHED"}
-START_TIMEOUT_S = 30
 REQUEST_TIMEOUT_S = 60
-
-
-@dataclass(frozen=True)
-class Server:
-    base_url: str
-    organization_id: str
-    key: str
-    engine: str
-    log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _env(database_url: str, port: int, data_dir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KOHORT_DATABASE_URL": database_url,
-        "KOHORT_PORT": str(port),
-        "KOHORT_LOG_LEVEL": "WARNING",
-        "KOHORT_DATA_DIR": str(data_dir),
-        "COLUMNS": "200",
-    }
-
-
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "kohort.cli", *args],
-        env=env,
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, f"kohort {' '.join(args)}: {done.stdout}{done.stderr}"
-    return done.stdout
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server (uvicorn stops its workers); if it hangs, kill its whole process
-    group (its own session, so nothing but the server and its workers)."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    with httpx.Client(base_url=base_url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"kohort serve exited with {process.returncode}:\n{log.read_text()}")
-            with contextlib.suppress(httpx.TransportError):
-                if client.get("/health/ready").status_code == 200:
-                    return
-            time.sleep(0.2)
-    pytest.fail(f"kohort serve was not ready within {START_TIMEOUT_S} s:\n{log.read_text()}")
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    database_url = fresh_database_url(tmp_path, "_conc")
-    engine = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    workers = 1 if engine == "sqlite" else 2
-    port = _free_port()
-    env = _env(database_url, port, tmp_path)
-    _cli(env, "migrate")
-    created = json.loads(_cli(env, "org", "create", "--name", "Concurrent Shop", "--json"))
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kohort.cli", "serve", "--workers", str(workers)],
-            env=env,
-            cwd=PROJECT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_until_ready(process, base_url, log)
-        yield Server(
-            base_url=base_url,
-            organization_id=created["organizationId"],
-            key=created["keys"]["sk_test"],
-            engine=f"{engine} x{workers}",
-            log=log,
-        )
-    finally:
-        _stop(process)
 
 
 def _cashback(amount: int) -> int:
