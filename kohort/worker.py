@@ -57,6 +57,8 @@ class Sweep:
     ended: int = 0
     reminded: int = 0
     failed: int = 0
+    full: bool = False
+    """A batch came back full: more work is waiting, sweep again without pausing."""
 
 
 @dataclass
@@ -73,11 +75,14 @@ class Worker:
         """Sweep until asked to stop; a failed sweep is logged and the next one goes on."""
         log.info("worker started", extra={"poll_seconds": self.poll_seconds})
         while not self.stop.is_set():
+            result = Sweep()
             try:
-                await self.sweep()
+                result = await self.sweep()
                 await self.housekeeping()
             except Exception:
                 log.exception("worker sweep failed")
+            if result.full:
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), timeout=self.poll_seconds)
         log.info("worker stopped")
@@ -88,14 +93,19 @@ class Worker:
         SWEEP_LAG.set(await jobs.sweep_lag(self.db, now=clock.now()))
         with BATCH_SECONDS.labels(kind="end").time():
             now = clock.now()
-            for group_id in await jobs.due_groups(self.db, now=now, limit=self.batch_size):
+            due = await jobs.due_groups(self.db, now=now, limit=self.batch_size)
+            for group_id in due:
                 if await self._handle(f"end:{group_id}", jobs.end_due_group, group_id, result):
                     result.ended += 1
         with BATCH_SECONDS.labels(kind="remind").time():
             now = clock.now()
-            for group_id in await jobs.groups_to_remind(self.db, now=now, limit=self.batch_size):
+            remind = await jobs.groups_to_remind(self.db, now=now, limit=self.batch_size)
+            for group_id in remind:
                 if await self._handle(f"remind:{group_id}", jobs.remind, group_id, result):
                     result.reminded += 1
+        result.full = (len(due) == self.batch_size and result.ended > 0) or (
+            len(remind) == self.batch_size and result.reminded > 0
+        )
         WORKER_SET_ASIDE.set(len(self.failures.set_aside))
         return result
 

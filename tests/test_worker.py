@@ -237,3 +237,28 @@ async def test_kohort_worker_refuses_a_bad_poll_interval(
     code, output = await _kohort_worker(env)
     assert code != 0, output
     assert "worker_poll_seconds" in output.lower(), output
+
+
+async def test_a_full_batch_is_followed_at_once_by_the_next(
+    client: httpx.AsyncClient, db: Database, org: Org
+) -> None:
+    """A backlog is worked through batch after batch, not one batch per poll interval."""
+    with time_machine.travel(datetime.now(UTC) - timedelta(hours=2), tick=False):
+        ids = [(await new_group(client, org.sk_test))["id"] for _ in range(7)]
+    worker = Worker(db=db, batch_size=2, poll_seconds=60)
+    task = asyncio.create_task(worker.run())
+
+    async def all_ended() -> None:
+        while True:
+            async with db.read() as session:
+                stmt = select(PaymentGroup.status).where(PaymentGroup.id.in_(ids))
+                statuses = set((await session.execute(stmt)).scalars())
+            if statuses == {"EXPIRED"}:
+                return
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(all_ended(), timeout=10)
+    finally:
+        worker.stop.set()
+        await asyncio.wait_for(task, timeout=10)
