@@ -47,6 +47,11 @@ class Failures:
             return
         self.retry_at[item] = now + timedelta(seconds=2**attempts)
 
+    def waiting(self, prefix: str, now: datetime) -> list[str]:
+        """Ids (after `prefix`) that are set aside or not yet due for their retry."""
+        items = set(self.set_aside) | {i for i, at in self.retry_at.items() if at > now}
+        return [item.removeprefix(prefix) for item in items if item.startswith(prefix)]
+
     def succeeded(self, item: str) -> None:
         self.attempts.pop(item, None)
         self.retry_at.pop(item, None)
@@ -92,22 +97,36 @@ class Worker:
         result = Sweep()
         SWEEP_LAG.set(await jobs.sweep_lag(self.db, now=clock.now()))
         with BATCH_SECONDS.labels(kind="end").time():
-            now = clock.now()
-            due = await jobs.due_groups(self.db, now=now, limit=self.batch_size)
-            for group_id in due:
-                if await self._handle(f"end:{group_id}", jobs.end_due_group, group_id, result):
-                    result.ended += 1
+            await self._end_due_groups(result)
         with BATCH_SECONDS.labels(kind="remind").time():
             now = clock.now()
             remind = await jobs.groups_to_remind(self.db, now=now, limit=self.batch_size)
             for group_id in remind:
                 if await self._handle(f"remind:{group_id}", jobs.remind, group_id, result):
                     result.reminded += 1
-        result.full = (len(due) == self.batch_size and result.ended > 0) or (
+        result.full = result.ended == self.batch_size or (
             len(remind) == self.batch_size and result.reminded > 0
         )
         WORKER_SET_ASIDE.set(len(self.failures.set_aside))
         return result
+
+    async def _end_due_groups(self, result: Sweep) -> None:
+        """Claim and end due groups one transaction at a time, up to a batch."""
+        while result.ended < self.batch_size and not self.stop.is_set():
+            now = clock.now()
+            skip = self.failures.waiting("end:", now)
+            try:
+                group_id = await jobs.end_next_due_group(self.db, now=now, skip=skip)
+            except jobs.ItemFailed as failure:
+                log.exception("worker item failed", extra={"item": f"end:{failure.item_id}"})
+                WORKER_FAILURES.labels(kind="end").inc()
+                self.failures.failed(f"end:{failure.item_id}", now)
+                result.failed += 1
+                continue
+            if group_id is None:
+                return
+            self.failures.succeeded(f"end:{group_id}")
+            result.ended += 1
 
     async def _handle(
         self,

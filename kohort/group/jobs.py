@@ -4,6 +4,7 @@ Each item is claimed and handled in its own transaction: the claim re-reads the 
 lock (`FOR UPDATE SKIP LOCKED` on PostgreSQL), re-checks that the work is still due, and does
 nothing if another worker already did it. Any number of workers can run at once."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from kohort.db import Database
@@ -17,11 +18,6 @@ DAY3_SENT = "DAY3_SENT"
 DAY2_BEFORE_END_SENT = "DAY2_BEFORE_END_SENT"
 
 
-async def due_groups(db: Database, *, now: datetime, limit: int) -> list[str]:
-    async with db.read() as session:
-        return await repository.due_group_ids(session, now=now, limit=limit)
-
-
 async def sweep_lag(db: Database, *, now: datetime) -> float:
     """Seconds since the oldest group still waiting to be ended fell due (0 if none)."""
     async with db.read() as session:
@@ -29,18 +25,32 @@ async def sweep_lag(db: Database, *, now: datetime) -> float:
     return 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
 
 
-async def end_due_group(db: Database, group_id: str, *, now: datetime) -> bool:
-    """End one group whose time is up; False when it was not due any more or is claimed."""
+async def end_next_due_group(
+    db: Database, *, now: datetime, skip: Sequence[str] = ()
+) -> str | None:
+    """Claim the next due group no other worker holds and end it, in one transaction; its id,
+    or None when nothing (outside `skip`) is due. Workers never queue on the same row."""
     async with db.write() as session:
-        group = await repository.claim(
-            session, group_id=group_id, due=PaymentGroup.expires_at <= now
-        )
-        ended = None if group is None else await end_group(session, group_id, now=now)
-    if ended is None:
-        return False
-    counter = GROUPS_COMPLETED if ended.status == repository.COMPLETED else GROUPS_EXPIRED
-    counter.inc()
-    return True
+        group = await repository.claim_next_due(session, now=now, skip=skip)
+        if group is None:
+            return None
+        group_id = group.id
+        try:
+            ended = await end_group(session, group_id, now=now)
+        except Exception as error:
+            raise ItemFailed(group_id) from error
+    if ended is not None:
+        counter = GROUPS_COMPLETED if ended.status == repository.COMPLETED else GROUPS_EXPIRED
+        counter.inc()
+    return group_id
+
+
+class ItemFailed(Exception):
+    """Handling the item `item_id` failed (the cause is chained)."""
+
+    def __init__(self, item_id: str) -> None:
+        super().__init__(item_id)
+        self.item_id = item_id
 
 
 async def groups_to_remind(db: Database, *, now: datetime, limit: int) -> list[str]:

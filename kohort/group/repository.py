@@ -156,17 +156,6 @@ async def update_group(session: AsyncSession, group_id: str, values: dict[str, A
     )
 
 
-async def due_group_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[str]:
-    """OPEN groups whose time is up, oldest first (candidates: each is claimed on its own)."""
-    stmt = (
-        select(PaymentGroup.id)
-        .where(PaymentGroup.status == OPEN, PaymentGroup.expires_at <= now)
-        .order_by(PaymentGroup.expires_at)
-        .limit(limit)
-    )
-    return list((await session.execute(stmt)).scalars())
-
-
 async def claim(session: AsyncSession, *, group_id: str, due: Any) -> PaymentGroup | None:
     """Lock the group for this transaction if it is still due and no other worker holds it
     (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write lock serialises workers)."""
@@ -176,6 +165,24 @@ async def claim(session: AsyncSession, *, group_id: str, due: Any) -> PaymentGro
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def claim_next_due(
+    session: AsyncSession, *, now: datetime, skip: Sequence[str] = ()
+) -> PaymentGroup | None:
+    """Lock the oldest due OPEN group that no other worker holds (`FOR UPDATE SKIP LOCKED` on
+    PostgreSQL; SQLite's write lock serialises workers), leaving out the ids in `skip`."""
+    stmt = (
+        select(PaymentGroup)
+        .where(PaymentGroup.status == OPEN, PaymentGroup.expires_at <= now)
+        .order_by(PaymentGroup.expires_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if skip:
+        stmt = stmt.where(PaymentGroup.id.not_in(list(skip)))
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
