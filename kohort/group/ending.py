@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kohort.event.service import append_event
 from kohort.group import repository
@@ -95,11 +96,22 @@ async def complete_group(
     assert group is not None
     level = level_reached(levels_of(group), group.participants_count)
     discount_type = str(group.settings["discountType"])
-    members = await repository.members(session, group_id)
+    members = [
+        order
+        for order in await repository.members(session, group_id)
+        if order.status == orders.CREATED
+    ]
     cashback = {order.id: cashback_amount(discount_type, level, order.amount) for order in members}
     await orders.make_cashback_available(session, cashback, now=now, actor=actor)
     await record_group_event(session, "payment_group.succeeded", group)
-    for order in await repository.members(session, group_id):
+    for order in members:
+        for name, value in (
+            ("amount_cashback", cashback[order.id]),
+            ("status", orders.CASHBACK_AVAILABLE),
+            ("updated_at", now),
+            ("updated_by", actor),
+        ):
+            set_committed_value(order, name, value)
         await append_event(
             session,
             type="order.cashback_available",
