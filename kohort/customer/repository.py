@@ -1,6 +1,7 @@
-"""Every query on customers; every one is scoped to an organization and a mode."""
+"""Every query on customers; every one is scoped to an organization and a mode (by the ids
+the caller already holds, for `get_many`)."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import Select, select, update
@@ -37,6 +38,18 @@ async def get(
         Customer.livemode == livemode,
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_many(session: AsyncSession, customer_ids: Collection[str]) -> dict[str, Customer]:
+    """Customers by id, in one query (for `expand[]` on a page of objects)."""
+    if not customer_ids:
+        return {}
+    stmt = (
+        select(Customer)
+        .where(Customer.id.in_(set(customer_ids)))
+        .execution_options(populate_existing=True)
+    )
+    return {c.id: c for c in (await session.execute(stmt)).scalars()}
 
 
 async def get_by_email(

@@ -44,18 +44,14 @@ async def present(
     session: Session, groups: list[PaymentGroup], expand: frozenset[str]
 ) -> list[GroupExpandable]:
     items = [GroupExpandable.model_validate(g) for g in groups]
+    members = await repository.members_of(session, groups) if "orders" in expand else {}
+    wanted = {g.customer_id for g in groups} if "customer" in expand else set()
+    creators = await customers.get_many(session, wanted)
     for group, item in zip(groups, items, strict=True):
         if "orders" in expand:
-            item.orders = [
-                OrderRead.model_validate(o) for o in await repository.members(session, group.id)
-            ]
+            item.orders = [OrderRead.model_validate(o) for o in members[group.id]]
         if "customer" in expand:
-            customer = await customers.get(
-                session,
-                organization_id=group.organization_id,
-                livemode=group.livemode,
-                customer_id=group.customer_id,
-            )
+            customer = creators.get(group.customer_id)
             item.customer = CustomerRead.model_validate(customer) if customer else None
         if "paymentGroupSettings" in expand:
             item.payment_group_settings = PaymentGroupSettingsRead.model_validate(group.settings)

@@ -1,7 +1,7 @@
 """Every query on groups; API queries are scoped to an organization and a mode, the
 worker's sweeps (due groups, reminders) run across all of them."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +70,38 @@ async def get(session: AsyncSession, group_id: str) -> PaymentGroup | None:
     return (
         await session.execute(stmt.execution_options(populate_existing=True))
     ).scalar_one_or_none()
+
+
+async def get_many(session: AsyncSession, group_ids: Collection[str]) -> dict[str, PaymentGroup]:
+    """Groups by id, in one query (for `expand[]` on a page of orders)."""
+    if not group_ids:
+        return {}
+    stmt = (
+        select(PaymentGroup)
+        .where(PaymentGroup.id.in_(set(group_ids)))
+        .execution_options(populate_existing=True)
+    )
+    return {g.id: g for g in (await session.execute(stmt)).scalars()}
+
+
+async def members_of(
+    session: AsyncSession, groups: Sequence[PaymentGroup]
+) -> dict[str, list[Order]]:
+    """The orders of several groups in one query, each group's creator first."""
+    result: dict[str, list[Order]] = {group.id: [] for group in groups}
+    if not groups:
+        return result
+    creators = {group.id: group.customer_id for group in groups}
+    stmt = (
+        select(Order)
+        .where(Order.payment_group_id.in_(list(result)))
+        .order_by(Order.created_at, Order.id)
+    )
+    for order in (await session.execute(stmt)).scalars():
+        result[order.payment_group_id].append(order)
+    for group_id, orders in result.items():
+        orders.sort(key=lambda order: order.customer_id != creators[group_id])
+    return result
 
 
 async def share_key_taken(session: AsyncSession, key: str) -> bool:

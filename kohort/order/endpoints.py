@@ -31,17 +31,18 @@ async def _present(
     session: Session, orders: list[Order], expand: frozenset[str]
 ) -> list[OrderExpandable]:
     items = [OrderExpandable.model_validate(o) for o in orders]
+    buyers = await customers.get_many(
+        session, {o.customer_id for o in orders} if "customer" in expand else set()
+    )
+    found = await groups.get_many(
+        session, {o.payment_group_id for o in orders} if "paymentGroup" in expand else set()
+    )
     for order, item in zip(orders, items, strict=True):
         if "customer" in expand:
-            customer = await customers.get(
-                session,
-                organization_id=order.organization_id,
-                livemode=order.livemode,
-                customer_id=order.customer_id,
-            )
+            customer = buyers.get(order.customer_id)
             item.customer = CustomerRead.model_validate(customer) if customer else None
         if "paymentGroup" in expand:
-            group = await groups.get(session, order.payment_group_id)
+            group = found.get(order.payment_group_id)
             item.payment_group = GroupRead.model_validate(group) if group else None
         if "organization" in expand:
             organization = await organizations.get_by_id(session, order.organization_id)
