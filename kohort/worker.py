@@ -15,10 +15,13 @@ from datetime import datetime, timedelta
 from kohort import clock
 from kohort.config import Settings
 from kohort.db import Database
+from kohort.email.jobs import send_due
+from kohort.event.jobs import fan_out
 from kohort.event.repository import purge_older_than
 from kohort.group import jobs
 from kohort.http.jobs import purge_idempotency_keys
 from kohort.metrics import BATCH_SECONDS, SWEEP_LAG, WORKER_FAILURES, WORKER_SET_ASIDE
+from kohort.webhook.jobs import deliver_due
 
 log = logging.getLogger("kohort.worker")
 
@@ -69,6 +72,7 @@ class Sweep:
 @dataclass
 class Worker:
     db: Database
+    settings: Settings = field(default_factory=Settings)
     batch_size: int = 100
     poll_seconds: float = 1.0
     housekeeping_seconds: float = 600.0
@@ -77,8 +81,47 @@ class Worker:
     _next_housekeeping: datetime | None = None
 
     async def run(self) -> None:
-        """Sweep until asked to stop; a failed sweep is logged and the next one goes on."""
+        """Run every lane until asked to stop: groups (ends, reminders, housekeeping), the
+        fan-out of new events, webhook deliveries and e-mails, side by side, so a slow
+        receiver never delays a group's end."""
         log.info("worker started", extra={"poll_seconds": self.poll_seconds})
+        await asyncio.gather(
+            self._groups_lane(),
+            self._lane("dispatch", self._fan_out),
+            self._lane("webhooks", self._deliver),
+            self._lane("mail", self._send_mail),
+        )
+        log.info("worker stopped")
+
+    async def _fan_out(self) -> int:
+        return await fan_out(self.db, now=clock.now(), limit=self.batch_size)
+
+    async def _deliver(self) -> int:
+        return await deliver_due(self.db, self.settings, now=clock.now(), limit=self.batch_size)
+
+    async def _send_mail(self) -> int:
+        return await send_due(self.db, self.settings, now=clock.now(), limit=self.batch_size)
+
+    async def _lane(self, kind: str, step: Callable[[], Awaitable[int]]) -> None:
+        """Repeat `step`; a full batch is followed at once by the next, otherwise wait a poll
+        interval. A failing step is logged and counted, and tried again after the interval."""
+        while not self.stop.is_set():
+            handled = 0
+            try:
+                with BATCH_SECONDS.labels(kind=kind).time():
+                    handled = await step()
+            except Exception:
+                log.exception("worker lane failed", extra={"lane": kind})
+                WORKER_FAILURES.labels(kind=kind).inc()
+            if handled >= self.batch_size:
+                continue
+            await self._pause()
+
+    async def _pause(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), timeout=self.poll_seconds)
+
+    async def _groups_lane(self) -> None:
         while not self.stop.is_set():
             result = Sweep()
             try:
@@ -88,9 +131,7 @@ class Worker:
                 log.exception("worker sweep failed")
             if result.full:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), timeout=self.poll_seconds)
-        log.info("worker stopped")
+            await self._pause()
 
     async def sweep(self) -> Sweep:
         """One pass: end the due groups, then send the due reminders, one batch of each."""
@@ -153,6 +194,7 @@ class Worker:
     def from_settings(cls, db: Database, settings: Settings) -> "Worker":
         return cls(
             db=db,
+            settings=settings,
             batch_size=settings.worker_batch_size,
             poll_seconds=settings.worker_poll_seconds,
             housekeeping_seconds=settings.housekeeping_interval_seconds,

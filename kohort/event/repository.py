@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.http.lists import Kind, ListField
@@ -31,3 +31,24 @@ async def purge_older_than(session: AsyncSession, cutoff: datetime, *, limit: in
     seqs = select(Event.seq).where(Event.created_at < cutoff).limit(limit)
     result = await session.execute(delete(Event).where(Event.seq.in_(seqs)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def claim_undispatched(session: AsyncSession, *, limit: int) -> list[Event]:
+    """Lock up to `limit` events not fanned out yet, oldest first, that no other worker holds
+    (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write lock serialises workers)."""
+    stmt = (
+        select(Event)
+        .where(Event.dispatched_at.is_(None))
+        .order_by(Event.seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def mark_dispatched(session: AsyncSession, seqs: list[int], *, now: datetime) -> None:
+    await session.execute(
+        update(Event)
+        .where(Event.seq.in_(seqs), Event.dispatched_at.is_(None))
+        .values(dispatched_at=now)
+    )

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kohort.models.base import Base, JSONDocument
@@ -14,6 +14,12 @@ class Event(Base):
     __table_args__ = (
         Index(None, "organization_id", "livemode", "created_at", "seq"),
         Index(None, "created_at"),
+        Index(
+            "ix_events_undispatched",
+            "seq",
+            postgresql_where=text("dispatched_at IS NULL"),
+            sqlite_where=text("dispatched_at IS NULL"),
+        ),
     )
 
     seq: Mapped[int] = mapped_column(
@@ -26,3 +32,5 @@ class Event(Base):
     livemode: Mapped[bool] = mapped_column(Boolean)
     data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     created_at: Mapped[datetime]
+    dispatched_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the worker fanned the event out to webhook deliveries and e-mails (None: not yet)."""
