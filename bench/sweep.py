@@ -24,8 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,17 @@ class Seeded:
 # Seeding
 
 
-async def _seed_rows(url: str, organization_id: str, groups: int) -> tuple[int, dict[str, Any]]:
+def _already_due(n: int, now: datetime) -> datetime:
+    return now - timedelta(minutes=10, milliseconds=n % 60_000)
+
+
+async def _seed_rows(
+    url: str,
+    organization_id: str,
+    groups: int,
+    expires: Callable[[int, datetime], datetime] = _already_due,
+) -> tuple[int, dict[str, Any]]:
+    """Insert `groups` OPEN groups of 1-10 members; group n ends at `expires(n, now)`."""
     db = create_database(Settings(database_url=url))
     rng = random.Random(SEED)
     now = clock.now()
@@ -132,7 +143,7 @@ async def _seed_rows(url: str, organization_id: str, groups: int) -> tuple[int, 
                         "participants_count": size,
                         "max_participants": int(settings["maxParticipants"]),
                         "settings": settings,
-                        "expires_at": now - timedelta(minutes=10, milliseconds=n % 60_000),
+                        "expires_at": expires(n, now),
                         "mid_expire_at": None,
                         "j_minus2_expire_at": None,
                         "j_plus3_start_at": None,

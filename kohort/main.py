@@ -34,6 +34,9 @@ from kohort.http.validation import from_validation_error
 from kohort.order.endpoints import router as order_router
 from kohort.organization.endpoints import router as organization_router
 from kohort.test_helpers.endpoints import router as test_helpers_router
+from kohort.webhook.endpoints import deliveries_router as webhook_deliveries_router
+from kohort.webhook.endpoints import events_router as webhook_events_router
+from kohort.webhook.endpoints import router as webhook_router
 from kohort.worker import Worker
 
 DESCRIPTION = """Kohort's REST API, compatible with KohortPay's.
@@ -119,6 +122,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         group_alias_router,
         codes_router,
         event_router,
+        webhook_events_router,
+        webhook_router,
+        webhook_deliveries_router,
         test_helpers_router,
     ):
         app.include_router(router)

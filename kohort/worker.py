@@ -21,6 +21,8 @@ from kohort.event.repository import purge_older_than
 from kohort.group import jobs
 from kohort.http.jobs import purge_idempotency_keys
 from kohort.metrics import BATCH_SECONDS, SWEEP_LAG, WORKER_FAILURES, WORKER_SET_ASIDE
+from kohort.payout.jobs import process_due
+from kohort.payout_batch.jobs import build_due_batches
 from kohort.webhook.jobs import deliver_due
 
 log = logging.getLogger("kohort.worker")
@@ -90,6 +92,8 @@ class Worker:
             self._lane("dispatch", self._fan_out),
             self._lane("webhooks", self._deliver),
             self._lane("mail", self._send_mail),
+            self._lane("payouts", self._pay),
+            self._lane("payout_batches", self._batch_payouts),
         )
         log.info("worker stopped")
 
@@ -101,6 +105,14 @@ class Worker:
 
     async def _send_mail(self) -> int:
         return await send_due(self.db, self.settings, now=clock.now(), limit=self.batch_size)
+
+    async def _pay(self) -> int:
+        return await process_due(self.db, self.settings, now=clock.now(), limit=self.batch_size)
+
+    async def _batch_payouts(self) -> int:
+        return await build_due_batches(
+            self.db, self.settings, now=clock.now(), limit=self.batch_size
+        )
 
     async def _lane(self, kind: str, step: Callable[[], Awaitable[int]]) -> None:
         """Repeat `step`; a full batch is followed at once by the next, otherwise wait a poll
@@ -152,22 +164,31 @@ class Worker:
         return result
 
     async def _end_due_groups(self, result: Sweep) -> None:
-        """Claim and end due groups one transaction at a time, up to a batch."""
+        """Claim and end due groups a batch per transaction, up to a sweep's batch. A batch
+        that fails is rolled back and its groups are ended one by one, each in its own
+        transaction, so a bad group is found, backed off and set aside alone."""
         while result.ended < self.batch_size and not self.stop.is_set():
             now = clock.now()
             skip = self.failures.waiting("end:", now)
             try:
-                group_id = await jobs.end_next_due_group(self.db, now=now, skip=skip)
-            except jobs.ItemFailed as failure:
-                log.exception("worker item failed", extra={"item": f"end:{failure.item_id}"})
-                WORKER_FAILURES.labels(kind="end").inc()
-                self.failures.failed(f"end:{failure.item_id}", now)
-                result.failed += 1
+                ended = await jobs.end_due_groups(
+                    self.db, now=now, limit=self.batch_size - result.ended, skip=skip
+                )
+            except jobs.BatchFailed as failure:
+                log.warning(
+                    "batch failed, ending its groups one by one",
+                    exc_info=True,
+                    extra={"items": len(failure.item_ids)},
+                )
+                for group_id in failure.item_ids:
+                    if await self._handle(f"end:{group_id}", jobs.end_due_group, group_id, result):
+                        result.ended += 1
                 continue
-            if group_id is None:
+            if not ended:
                 return
-            self.failures.succeeded(f"end:{group_id}")
-            result.ended += 1
+            for group_id in ended:
+                self.failures.succeeded(f"end:{group_id}")
+            result.ended += len(ended)
 
     async def _handle(
         self,

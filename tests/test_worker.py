@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 import time_machine
-from sqlalchemy import select
+from prometheus_client import REGISTRY
+from sqlalchemy import select, update
 
 from kohort import migrations
 from kohort.config import Settings
@@ -262,3 +263,47 @@ async def test_a_full_batch_is_followed_at_once_by_the_next(
     finally:
         worker.stop.set()
         await asyncio.wait_for(task, timeout=10)
+
+
+async def test_a_bad_group_fails_alone_and_the_rest_of_its_batch_ends(
+    client: httpx.AsyncClient, db: Database, org: Org
+) -> None:
+    """Groups end a batch per transaction; when the batch fails it is rolled back and its
+    groups are ended one by one, so only the bad one is left OPEN, backed off, and counted."""
+    with time_machine.travel(datetime.now(UTC) - timedelta(hours=2), tick=False):
+        ids = [(await new_group(client, org.sk_test))["id"] for _ in range(5)]
+    bad = ids[2]
+    async with db.write() as session:
+        await session.execute(
+            # A row the API could never write (metadata values are strings): its event fails.
+            update(PaymentGroup).where(PaymentGroup.id == bad).values(metadata_={"k": {"x": 1}})
+        )
+    worker = Worker(db=db, batch_size=10_000)
+    failures_before = _sample("kohort_worker_failures_total", kind="end")
+    result = await worker.sweep()
+
+    async with db.read() as session:
+        stmt = select(PaymentGroup.id, PaymentGroup.status).where(PaymentGroup.id.in_(ids))
+        statuses = {row[0]: row[1] for row in await session.execute(stmt)}
+        ended_events = (
+            await session.execute(
+                select(Event.data["id"].as_string()).where(
+                    Event.organization_id == org.id, Event.type == "payment_group.expired"
+                )
+            )
+        ).scalars()
+    assert statuses == {i: ("OPEN" if i == bad else "EXPIRED") for i in ids}
+    assert sorted(ended_events) == sorted(i for i in ids if i != bad)
+    assert result.failed == 1
+    assert worker.failures.attempts == {f"end:{bad}": 1}
+    assert f"end:{bad}" in worker.failures.retry_at
+    assert _sample("kohort_worker_failures_total", kind="end") == failures_before + 1
+
+    # Backed off: the next sweep leaves it alone instead of failing it in a hot loop.
+    again = await worker.sweep()
+    assert again.failed == 0
+    assert worker.failures.attempts == {f"end:{bad}": 1}
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0

@@ -16,7 +16,11 @@ LIST_FIELDS = {
     "firstName": ListField(Customer.first_name, Kind.STRING, nullable=True),
     "lastName": ListField(Customer.last_name, Kind.STRING, nullable=True),
     "phoneNumber": ListField(Customer.phone_number, Kind.STRING, nullable=True),
-    "locale": ListField(Customer.locale, Kind.STRING, choices=("fr_FR", "en_US", "en_GB")),
+    "locale": ListField(
+        Customer.locale,
+        Kind.STRING,
+        choices=("fr_FR", "en_US", "en_GB", "de_DE", "es_ES", "it_IT", "nl_NL"),
+    ),
     "isBlocked": ListField(Customer.is_blocked, Kind.BOOLEAN),
     "blockedAt": ListField(Customer.blocked_at, Kind.TIMESTAMP, nullable=True),
     "clientReferenceId": ListField(Customer.client_reference_id, Kind.STRING, nullable=True),

@@ -5,9 +5,17 @@ from pydantic import AliasChoices, EmailStr, Field
 
 from kohort.http.schemas import MetadataIn, RequestModel, ResponseModel, Text, Timestamp
 
-Locale = Literal["fr_FR", "en_US", "en_GB"]
+Locale = Literal["fr_FR", "en_US", "en_GB", "de_DE", "es_ES", "it_IT", "nl_NL"]
 DEFAULT_LOCALE: Locale = "fr_FR"
-_REGION_OF_LOCALE = {"fr_FR": "FR", "en_US": "US", "en_GB": "GB"}
+_REGION_OF_LOCALE = {
+    "fr_FR": "FR",
+    "en_US": "US",
+    "en_GB": "GB",
+    "de_DE": "DE",
+    "es_ES": "ES",
+    "it_IT": "IT",
+    "nl_NL": "NL",
+}
 
 Name = Annotated[Text, Field(max_length=255)]
 PhoneIn = Annotated[Text, Field(min_length=1, max_length=40)]

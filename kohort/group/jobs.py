@@ -9,7 +9,7 @@ from datetime import datetime
 
 from kohort.db import Database
 from kohort.group import repository
-from kohort.group.ending import SYSTEM, end_group, record_group_event
+from kohort.group.ending import SYSTEM, end_groups, record_group_event
 from kohort.metrics import GROUPS_COMPLETED, GROUPS_EXPIRED, REMINDERS_DUE
 from kohort.models import PaymentGroup
 
@@ -25,32 +25,50 @@ async def sweep_lag(db: Database, *, now: datetime) -> float:
     return 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
 
 
-async def end_next_due_group(
-    db: Database, *, now: datetime, skip: Sequence[str] = ()
-) -> str | None:
-    """Claim the next due group no other worker holds and end it, in one transaction; its id,
-    or None when nothing (outside `skip`) is due. Workers never queue on the same row."""
+async def end_due_groups(
+    db: Database, *, now: datetime, limit: int, skip: Sequence[str] = ()
+) -> list[str]:
+    """Claim up to `limit` due groups no other worker holds and end them together, in one
+    transaction; their ids (empty when nothing outside `skip` is due). Raises BatchFailed with
+    the claimed ids if ending them fails: nothing of the batch is kept, and the caller ends
+    them one by one to find the item at fault."""
     async with db.write() as session:
-        group = await repository.claim_next_due(session, now=now, skip=skip)
-        if group is None:
-            return None
-        group_id = group.id
+        group_ids = await repository.claim_due(session, now=now, limit=limit, skip=skip)
+        if not group_ids:
+            return []
         try:
-            ended = await end_group(session, group_id, now=now)
+            ended = await end_groups(session, group_ids, now=now)
         except Exception as error:
-            raise ItemFailed(group_id) from error
-    if ended is not None:
-        counter = GROUPS_COMPLETED if ended.status == repository.COMPLETED else GROUPS_EXPIRED
-        counter.inc()
-    return group_id
+            raise BatchFailed(group_ids) from error
+    _count(ended)
+    return group_ids
 
 
-class ItemFailed(Exception):
-    """Handling the item `item_id` failed (the cause is chained)."""
+async def end_due_group(db: Database, group_id: str, *, now: datetime) -> bool:
+    """End one group if it is still due and no other worker holds it, in its own transaction."""
+    async with db.write() as session:
+        group = await repository.claim(
+            session, group_id=group_id, due=PaymentGroup.expires_at <= now
+        )
+        if group is None:
+            return False
+        ended = await end_groups(session, [group_id], now=now)
+    _count(ended)
+    return bool(ended)
 
-    def __init__(self, item_id: str) -> None:
-        super().__init__(item_id)
-        self.item_id = item_id
+
+def _count(ended: Sequence[PaymentGroup]) -> None:
+    completed = sum(1 for group in ended if group.status == repository.COMPLETED)
+    GROUPS_COMPLETED.inc(completed)
+    GROUPS_EXPIRED.inc(len(ended) - completed)
+
+
+class BatchFailed(Exception):
+    """Ending the batch of `item_ids` failed as a whole (the cause is chained)."""
+
+    def __init__(self, item_ids: list[str]) -> None:
+        super().__init__(f"{len(item_ids)} items")
+        self.item_ids = item_ids
 
 
 async def groups_to_remind(db: Database, *, now: datetime, limit: int) -> list[str]:

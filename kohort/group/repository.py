@@ -3,9 +3,9 @@ worker's sweeps (due groups, reminders) run across all of them."""
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select, update
+from sqlalchemy import RowMapping, Select, Table, and_, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.customer.repository import email_key as email_key_of
@@ -104,6 +104,29 @@ async def members_of(
     return result
 
 
+async def created_member_rows(
+    session: AsyncSession, groups: Sequence[PaymentGroup]
+) -> dict[str, list[RowMapping]]:
+    """The CREATED orders of several groups as plain rows (no ORM objects: the worker ends
+    groups by the thousand), in one query, each group's creator first then in order of
+    joining."""
+    result: dict[str, list[RowMapping]] = {group.id: [] for group in groups}
+    if not groups:
+        return result
+    table = cast(Table, Order.__table__)
+    stmt = (
+        select(table)
+        .where(table.c.payment_group_id.in_(list(result)), table.c.status == "CREATED")
+        .order_by(table.c.created_at, table.c.id)
+    )
+    for row in (await session.execute(stmt)).mappings():
+        result[row["payment_group_id"]].append(row)
+    creators = {group.id: group.customer_id for group in groups}
+    for group_id, rows in result.items():
+        rows.sort(key=lambda row: row["customer_id"] != creators[group_id])
+    return result
+
+
 async def share_key_taken(session: AsyncSession, key: str) -> bool:
     stmt = select(exists().where(PaymentGroup.share_key == key))
     return bool((await session.execute(stmt)).scalar_one())
@@ -188,6 +211,18 @@ async def update_group(session: AsyncSession, group_id: str, values: dict[str, A
     )
 
 
+async def lock(session: AsyncSession, group_id: str) -> PaymentGroup:
+    """The group fresh from the database, locked for this transaction (`FOR UPDATE` on
+    PostgreSQL, waiting for a worker that is ending it; SQLite's write lock serialises)."""
+    stmt = (
+        select(PaymentGroup)
+        .where(PaymentGroup.id == group_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
 async def claim(session: AsyncSession, *, group_id: str, due: Any) -> PaymentGroup | None:
     """Lock the group for this transaction if it is still due and no other worker holds it
     (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write lock serialises workers)."""
@@ -200,22 +235,39 @@ async def claim(session: AsyncSession, *, group_id: str, due: Any) -> PaymentGro
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def claim_next_due(
-    session: AsyncSession, *, now: datetime, skip: Sequence[str] = ()
-) -> PaymentGroup | None:
-    """Lock the oldest due OPEN group that no other worker holds (`FOR UPDATE SKIP LOCKED` on
-    PostgreSQL; SQLite's write lock serialises workers), leaving out the ids in `skip`."""
+async def claim_due(
+    session: AsyncSession, *, now: datetime, limit: int, skip: Sequence[str] = ()
+) -> list[str]:
+    """Lock up to `limit` due OPEN groups, oldest first, that no other worker holds (`FOR
+    UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write lock serialises workers), leaving out
+    the ids in `skip`; their ids."""
     stmt = (
-        select(PaymentGroup)
+        select(PaymentGroup.id)
         .where(PaymentGroup.status == OPEN, PaymentGroup.expires_at <= now)
         .order_by(PaymentGroup.expires_at)
-        .limit(1)
+        .limit(limit)
         .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
     )
     if skip:
         stmt = stmt.where(PaymentGroup.id.not_in(list(skip)))
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return list((await session.execute(stmt)).scalars())
+
+
+async def transition_many(
+    session: AsyncSession, *, group_ids: Sequence[str], condition: Any, values: dict[str, Any]
+) -> list[PaymentGroup]:
+    """Move the OPEN groups among `group_ids` for which `condition` still holds, in one
+    statement; the groups moved, fresh (those another actor moved first are left out)."""
+    if not group_ids:
+        return []
+    stmt = (
+        update(PaymentGroup)
+        .where(PaymentGroup.id.in_(list(group_ids)), PaymentGroup.status == OPEN, condition)
+        .values(**values)
+        .returning(PaymentGroup)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return list((await session.execute(stmt)).scalars())
 
 
 def reminder_due(now: datetime) -> Any:

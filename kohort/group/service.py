@@ -187,6 +187,30 @@ async def cancel_group(session: AsyncSession, group: PaymentGroup, *, actor: str
     return await _end_early(session, group, status=repository.CANCELED, actor=actor)
 
 
+async def leave_group(
+    session: AsyncSession, group: PaymentGroup, *, now: datetime, actor: str
+) -> PaymentGroup:
+    """A member's order of an OPEN group was canceled: `participantsCount` goes down by one
+    (the level reached follows it); the last member leaving cancels the group. The caller
+    holds the group's lock (`repository.lock`), so the conditional update cannot lose."""
+    values: dict[str, Any] = {"updated_at": now, "updated_by": actor}
+    if group.participants_count <= 1:
+        condition = PaymentGroup.participants_count <= 1
+        values.update(status=repository.CANCELED, canceled_at=now, participants_count=0)
+    else:
+        condition = PaymentGroup.participants_count >= 2
+        values.update(participants_count=PaymentGroup.participants_count - 1)
+    if not await repository.transition(
+        session, group_id=group.id, condition=condition, values=values
+    ):
+        raise RuntimeError(f"group {group.id} changed under its lock")
+    fresh = await repository.get(session, group.id)
+    assert fresh is not None
+    if fresh.status == repository.CANCELED:
+        await record_group_event(session, "payment_group.canceled", fresh)
+    return fresh
+
+
 async def update_group(
     session: AsyncSession, group: PaymentGroup, changes: GroupUpdate, *, actor: str
 ) -> PaymentGroup:

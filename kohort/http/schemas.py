@@ -23,8 +23,8 @@ MAX_METADATA_VALUE_LENGTH = 500
 
 
 def format_timestamp(value: datetime) -> str:
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    """ISO 8601 in UTC to the millisecond, with `Z` (e.g. 2021-07-22T00:00:00.000Z)."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 def _as_utc(value: datetime) -> datetime:

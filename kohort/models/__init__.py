@@ -3,21 +3,33 @@
 from kohort.models.api_key import ApiKey
 from kohort.models.base import Base
 from kohort.models.customer import Customer
+from kohort.models.email_message import EmailMessage
 from kohort.models.event import Event
 from kohort.models.idempotency_key import IdempotencyKey
 from kohort.models.order import Order
 from kohort.models.organization import Organization
 from kohort.models.payment_group import PaymentGroup
 from kohort.models.payment_group_settings import PaymentGroupSettings
+from kohort.models.payout import Payout
+from kohort.models.payout_batch import PayoutBatch
+from kohort.models.webhook_delivery import WebhookDelivery
+from kohort.models.webhook_endpoint import WebhookEndpoint
+from kohort.models.withdrawal_token import WithdrawalToken
 
 __all__ = [
     "ApiKey",
     "Base",
     "Customer",
+    "EmailMessage",
     "Event",
     "IdempotencyKey",
     "Order",
     "Organization",
     "PaymentGroup",
     "PaymentGroupSettings",
+    "Payout",
+    "PayoutBatch",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WithdrawalToken",
 ]

@@ -28,6 +28,9 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3))
     locale: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(32))
+    payment_reference: Mapped[str | None] = mapped_column(String(255), default=None)
+    """The shop's payment id (a Stripe PaymentIntent `pi_…`), for stripe_refund payouts."""
+    canceled_at: Mapped[datetime | None] = mapped_column(default=None)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     customer_email: Mapped[str] = mapped_column(String(320))
     email_key: Mapped[str] = mapped_column(String(320))

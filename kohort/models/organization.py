@@ -1,7 +1,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kohort.models.base import Base, Percent
@@ -17,5 +17,14 @@ class Organization(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
     acquisition_fee_percent: Mapped[Decimal] = mapped_column(Percent())
     from_email_name: Mapped[str | None] = mapped_column(String(255))
+    payout_method: Mapped[str | None] = mapped_column(String(16))
+    """Live mode's payout method (`stripe_refund` or `sepa_transfer`; None: `sepa_transfer`).
+    Test mode always pays with `test`."""
+    stripe_secret_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    """The shop's Stripe secret key (stripe_refund), encrypted; write-only through the API."""
+    payout_debtor_name: Mapped[str | None] = mapped_column(String(140))
+    """The shop's account the SEPA transfers are paid from (pain.001's debtor)."""
+    payout_debtor_iban_encrypted: Mapped[str | None] = mapped_column(Text)
+    payout_debtor_bic: Mapped[str | None] = mapped_column(String(11))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

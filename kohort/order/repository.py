@@ -3,7 +3,18 @@
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Select, Table, bindparam, exists, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    exists,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.http.lists import Kind, ListField
@@ -27,7 +38,11 @@ LIST_FIELDS = {
     "paymentGroupId": ListField(Order.payment_group_id, Kind.STRING),
     "paymentGroupShareId": ListField(Order.payment_group_share_id, Kind.STRING),
     "clientReferenceId": ListField(Order.client_reference_id, Kind.STRING, nullable=True),
-    "locale": ListField(Order.locale, Kind.STRING, choices=("fr_FR", "en_US", "en_GB")),
+    "locale": ListField(
+        Order.locale,
+        Kind.STRING,
+        choices=("fr_FR", "en_US", "en_GB", "de_DE", "es_ES", "it_IT", "nl_NL"),
+    ),
     "createdAt": ListField(Order.created_at, Kind.TIMESTAMP),
     "updatedAt": ListField(Order.updated_at, Kind.TIMESTAMP),
 }
@@ -60,20 +75,32 @@ async def client_reference_used(
 async def make_cashback_available(
     session: AsyncSession, cashback: dict[str, int], *, now: datetime, actor: str
 ) -> None:
-    """Set each order's cashback and move it CREATED → CASHBACK_AVAILABLE (one statement per
-    order, sent as one batch)."""
+    """Set each order's cashback and move it CREATED → CASHBACK_AVAILABLE: on PostgreSQL one
+    UPDATE … FROM unnest(ids, amounts) for them all; on SQLite (where a batch of statements
+    costs no round trips) one statement per order, sent as one batch."""
     if not cashback:
         return
     table = cast(Table, Order.__table__)
+    changes = {"status": CASHBACK_AVAILABLE, "updated_at": now, "updated_by": actor}
+    if session.get_bind().dialect.name == "postgresql":
+        amounts = (
+            func.unnest(
+                bindparam("order_ids", list(cashback), type_=ARRAY(String)),
+                bindparam("amounts", list(cashback.values()), type_=ARRAY(Integer)),
+            )
+            .table_valued("order_id", "cashback")
+            .render_derived()
+        )
+        await session.execute(
+            update(table)
+            .where(table.c.id == amounts.c.order_id, table.c.status == CREATED)
+            .values(amount_cashback=amounts.c.cashback, **changes)
+        )
+        return
     await session.execute(
         update(table)
         .where(table.c.id == bindparam("order_id"), table.c.status == CREATED)
-        .values(
-            amount_cashback=bindparam("cashback"),
-            status=CASHBACK_AVAILABLE,
-            updated_at=now,
-            updated_by=actor,
-        ),
+        .values(amount_cashback=bindparam("cashback"), **changes),
         [{"order_id": order_id, "cashback": amount} for order_id, amount in cashback.items()],
     )
 

@@ -317,7 +317,7 @@ async def test_invalid_phone_number_is_rejected(
     await assert_nothing_written(db, org)
 
 
-@pytest.mark.parametrize("locale", ["de_DE", "fr-FR", "fr_fr", "FR", "", 1])
+@pytest.mark.parametrize("locale", ["pt_PT", "de_de", "fr-FR", "fr_fr", "FR", "", 1])
 async def test_unknown_locale_is_rejected(
     client: httpx.AsyncClient, db: Database, org: Org, locale: object
 ) -> None:
@@ -336,7 +336,7 @@ async def test_null_locale_means_the_default(client: httpx.AsyncClient, org: Org
     assert response.json()["locale"] == "fr_FR"
 
 
-@pytest.mark.parametrize("locale", ["fr_FR", "en_US", "en_GB"])
+@pytest.mark.parametrize("locale", ["fr_FR", "en_US", "en_GB", "de_DE", "es_ES", "it_IT", "nl_NL"])
 async def test_each_supported_locale_is_kept(
     client: httpx.AsyncClient, org: Org, locale: str
 ) -> None:

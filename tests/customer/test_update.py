@@ -148,7 +148,7 @@ async def test_null_for_a_required_field_is_rejected(
         ({"emailAddress": "not-an-email"}, "emailAddress"),
         ({"phoneNumber": "12"}, "phoneNumber"),
         ({"phoneNumber": "(202) 555-0143"}, "phoneNumber"),
-        ({"locale": "de_DE"}, "locale"),
+        ({"locale": "pt_PT"}, "locale"),
         ({"firstName": "x" * 256}, "firstName"),
         ({"metadata": {"k": 1}}, "metadata.k"),
     ],

@@ -1,0 +1,132 @@
+"""Rendering a planned message in its language: gettext catalogs compiled from the `.po`
+files on first use, Jinja2 templates (a text and an HTML part), money, dates and durations
+formatted by Babel in the message's locale and the organization's timezone."""
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime as rfc2822_date
+from email.utils import parseaddr
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date, format_time, format_timedelta, get_datetime_format
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+HERE = Path(__file__).parent
+LOCALE_DIR = HERE / "locale"
+TEMPLATE_DIR = HERE / "templates"
+LOCALES = ("fr_FR", "en_US", "en_GB", "de_DE", "es_ES", "it_IT", "nl_NL")
+
+
+@lru_cache
+def translations(locale: str) -> Translations:
+    """The locale's catalog, compiled from its `.po` file in memory (no build step)."""
+    with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po, locale=locale)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(fp=compiled)
+
+
+@lru_cache
+def environment(locale: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html"], default_for_string=False),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+    )
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+@dataclass(frozen=True)
+class Formatter:
+    """Money, moments and durations as the message's reader writes them."""
+
+    locale: str
+    timezone: ZoneInfo
+    currency: str
+    now: datetime
+
+    def money(self, cents: int) -> str:
+        return format_currency(Decimal(cents).scaleb(-2), self.currency, locale=self.locale)
+
+    def moment(self, value: str | datetime) -> str:
+        """A date and time in the organization's timezone, the locale's long date."""
+        local = _aware(value).astimezone(self.timezone)
+        date = format_date(local, "long", locale=self.locale)
+        time = format_time(local, "short", locale=self.locale)
+        pattern = get_datetime_format("long", locale=self.locale)
+        return str(pattern).replace("'", "").replace("{0}", time).replace("{1}", date)
+
+    def time_left(self, until: str | datetime) -> str:
+        left = max(_aware(until) - self.now, timedelta(0))
+        return format_timedelta(left, threshold=2, locale=self.locale)
+
+
+def _aware(value: str | datetime) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def render(kind: str, locale: str, context: dict[str, Any]) -> Rendered:
+    """The subject (block `subject` of the text template), the text and the HTML body."""
+    env = environment(locale if locale in LOCALES else LOCALES[0])
+    name = kind.lower()
+    text_template = env.get_template(f"{name}.txt")
+    subject = "".join(text_template.blocks["subject"](text_template.new_context(context)))
+    subject = " ".join(subject.split())
+    variables = {**context, "subject": subject, "lang": locale[:2]}
+    return Rendered(
+        subject=subject,
+        text=re.sub(r"\n{3,}", "\n\n", text_template.render(variables)).strip() + "\n",
+        html=env.get_template(f"{name}.html").render(variables),
+    )
+
+
+def compose(
+    rendered: Rendered, *, message_id: str, sender_name: str, mail_from: str, to: str, now: datetime
+) -> EmailMessage:
+    """A multipart/alternative message; its Message-ID is the outbox row's id, the same on
+    every attempt, so a receiver can recognise a message sent twice."""
+    _, address = parseaddr(mail_from)
+    address = address or "no-reply@localhost"
+    message = EmailMessage()
+    message["Subject"] = rendered.subject
+    message["From"] = Address(display_name=sender_name, addr_spec=address)
+    message["To"] = to
+    message["Date"] = rfc2822_date(now)
+    message["Message-ID"] = f"<{message_id}@{address.rpartition('@')[2] or 'localhost'}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message

@@ -1,0 +1,132 @@
+"""Every query of the e-mail outbox and of the withdrawal tokens."""
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort.models import Customer, EmailMessage, Event, Order, Organization, WithdrawalToken
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+
+
+def _insert_ignoring_duplicates(session: AsyncSession, model: Any) -> Insert:
+    """`INSERT … ON CONFLICT DO NOTHING` on either engine."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).on_conflict_do_nothing()
+
+
+async def add_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert outbox rows; one already there for the same (event, recipient, kind) is kept."""
+    if rows:
+        await session.execute(_insert_ignoring_duplicates(session, EmailMessage), list(rows))
+
+
+async def customer_locales(session: AsyncSession, customer_ids: Collection[str]) -> dict[str, str]:
+    if not customer_ids:
+        return {}
+    stmt = select(Customer.id, Customer.locale).where(Customer.id.in_(set(customer_ids)))
+    return {row.id: row.locale for row in await session.execute(stmt)}
+
+
+async def order(session: AsyncSession, order_id: str) -> Order | None:
+    return await session.get(Order, order_id)
+
+
+async def order_created_before(session: AsyncSession, seq: int) -> Event | None:
+    """The last `order.created` appended before event `seq`: for a join, the joining order's
+    (the join appends it first, in the same transaction)."""
+    stmt = (
+        select(Event)
+        .where(Event.seq < seq, Event.type == "order.created")
+        .order_by(Event.seq.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int
+) -> list[EmailMessage]:
+    """Lease up to `limit` due messages no other worker holds: pending ones, and sending ones
+    whose lease ran out (their worker died). Each gets one more attempt."""
+    stmt = (
+        select(EmailMessage)
+        .where(EmailMessage.status.in_((PENDING, SENDING)), EmailMessage.next_attempt_at <= now)
+        .order_by(EmailMessage.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    messages = list((await session.execute(stmt)).scalars())
+    if messages:
+        await session.execute(
+            update(EmailMessage)
+            .where(EmailMessage.id.in_([message.id for message in messages]))
+            .values(
+                status=SENDING,
+                attempts=EmailMessage.attempts + 1,
+                next_attempt_at=lease_until,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        for message in messages:
+            message.status, message.attempts = SENDING, message.attempts + 1
+            message.next_attempt_at = lease_until
+    return messages
+
+
+async def organizations(
+    session: AsyncSession, organization_ids: Collection[str]
+) -> dict[str, Organization]:
+    stmt = select(Organization).where(Organization.id.in_(set(organization_ids)))
+    return {org.id: org for org in (await session.execute(stmt)).scalars()}
+
+
+async def finish_attempt(
+    session: AsyncSession, *, message_id: str, attempts: int, values: dict[str, Any]
+) -> bool:
+    """Record the outcome of the attempt that leased the message; False when its lease ran out
+    and another worker took it over (nothing is changed)."""
+    result = await session.execute(
+        update(EmailMessage)
+        .where(
+            EmailMessage.id == message_id,
+            EmailMessage.status == SENDING,
+            EmailMessage.attempts == attempts,
+        )
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def add_withdrawal_token(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Insert the order's token unless it has one."""
+    await session.execute(_insert_ignoring_duplicates(session, WithdrawalToken), [values])
+
+
+async def withdrawal_token(session: AsyncSession, order_id: str) -> WithdrawalToken | None:
+    stmt = (
+        select(WithdrawalToken)
+        .where(WithdrawalToken.order_id == order_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def renew_withdrawal_token(
+    session: AsyncSession, *, order_id: str, nonce: str, token_hash: str
+) -> None:
+    """Give an unused token a new nonce and hash (the secret key changed)."""
+    await session.execute(
+        update(WithdrawalToken)
+        .where(WithdrawalToken.order_id == order_id, WithdrawalToken.used_at.is_(None))
+        .values(nonce=nonce, token_hash=token_hash)
+    )

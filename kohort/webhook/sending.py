@@ -1,0 +1,180 @@
+"""One webhook attempt over HTTP: the signed request (Standard Webhooks, with the same values
+under the `svix-*` names) and what came of it. 2xx is a success; anything else, redirects
+included (never followed), is a failure with the reason kept."""
+
+import asyncio
+import contextlib
+import functools
+import json
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from kohort import clock
+from kohort.webhook import destinations
+
+USER_AGENT = "Kohort-Webhooks/1"
+BODY_KEPT = 1024
+ERROR_KEPT = 500
+PER_ENDPOINT = 8
+"""Requests in flight to one endpoint at most."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A claimed delivery, with all it takes to send it outside any transaction."""
+
+    delivery_id: str
+    attempts: int
+    endpoint_id: str
+    url: str
+    livemode: bool
+    active: bool
+    secrets: tuple[str, ...]
+    body: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    attempt: Attempt
+    succeeded: bool
+    sent: bool
+    """False when no request went out (a refused destination, a disabled endpoint)."""
+    status_code: int | None = None
+    response_body: str | None = None
+    error: str | None = None
+    duration_ms: int | None = None
+
+
+def event_body(event: dict[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+def headers(attempt: Attempt, timestamp: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers, also under the names the original service used."""
+    signature = " ".join(
+        Webhook(secret).sign(attempt.delivery_id, timestamp, attempt.body)
+        for secret in attempt.secrets
+    )
+    values = {
+        "id": attempt.delivery_id,
+        "timestamp": str(int(timestamp.timestamp())),
+        "signature": signature,
+    }
+    result = {"content-type": "application/json", "user-agent": USER_AGENT}
+    for name, value in values.items():
+        result[f"webhook-{name}"] = value
+        result[f"svix-{name}"] = value
+    return result
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CAs), loaded once per process: each load
+    takes milliseconds, and a batch opens a client per endpoint."""
+    return httpx.create_ssl_context()
+
+
+def _clean(text: str, limit: int) -> str:
+    """Text fit for any database column: no NUL, at most `limit` characters."""
+    return text.replace("\x00", "\ufffd")[:limit]
+
+
+async def _read_start(response: httpx.Response) -> bytes:
+    kept = b""
+    async for chunk in response.aiter_bytes():
+        kept += chunk
+        if len(kept) >= BODY_KEPT:
+            break
+    return kept[:BODY_KEPT]
+
+
+async def _post(client: httpx.AsyncClient, attempt: Attempt, time_limit: float) -> Outcome:
+    started = time.perf_counter()
+    status: int | None = None
+    body: str | None = None
+    try:
+        async with asyncio.timeout(time_limit):
+            request_headers = headers(attempt, clock.now())
+            async with client.stream(
+                "POST", attempt.url, content=attempt.body.encode(), headers=request_headers
+            ) as response:
+                status = response.status_code
+                body = _clean((await _read_start(response)).decode("utf-8", "replace"), BODY_KEPT)
+    except TimeoutError:
+        error: str | None = f"Timed out after {time_limit:g} s."
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    except Exception as exc:  # any failure of one attempt is that attempt's outcome
+        error = f"{type(exc).__name__}: {exc}"
+    else:
+        error = None
+    duration = round((time.perf_counter() - started) * 1000)
+    if status is not None and 300 <= status < 400:
+        error = f"Answered {status}: redirects are not followed."
+    elif status is not None and not 200 <= status < 300:
+        error = f"Answered {status}."
+    succeeded = status is not None and 200 <= status < 300 and error is None
+    return Outcome(
+        attempt=attempt,
+        succeeded=succeeded,
+        sent=True,
+        status_code=status,
+        response_body=body,
+        error=None if error is None else _clean(error, ERROR_KEPT),
+        duration_ms=duration,
+    )
+
+
+async def send_all(
+    attempts: Sequence[Attempt], *, time_limit: float, concurrency: int, allow_private: bool
+) -> list[Outcome]:
+    """Send every attempt, `concurrency` at a time in all and at most PER_ENDPOINT at a time
+    to one endpoint, each endpoint over a pooled client of its own (httpx's pool costs grow
+    with its connections squared). A live-mode URL is checked again first (its DNS may have
+    changed): a refused one is a failed attempt, and no request goes out."""
+    refusals: dict[str, asyncio.Task[str | None]] = {}
+    gate = asyncio.Semaphore(concurrency)
+    per_endpoint = min(concurrency, PER_ENDPOINT)
+    limits = httpx.Limits(max_connections=per_endpoint, max_keepalive_connections=per_endpoint)
+
+    async with contextlib.AsyncExitStack() as stack:
+        clients: dict[str, tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
+
+        def client_for(endpoint_id: str) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+            if endpoint_id not in clients:
+                client = httpx.AsyncClient(
+                    timeout=time_limit,
+                    follow_redirects=False,
+                    trust_env=False,
+                    limits=limits,
+                    verify=_tls_context(),
+                )
+                stack.push_async_callback(client.aclose)
+                clients[endpoint_id] = (client, asyncio.Semaphore(per_endpoint))
+            return clients[endpoint_id]
+
+        async def one(attempt: Attempt) -> Outcome:
+            if not attempt.active:
+                return Outcome(attempt, False, sent=False, error="The endpoint is disabled.")
+            if attempt.livemode:
+                if attempt.url not in refusals:
+                    refusals[attempt.url] = asyncio.ensure_future(
+                        destinations.refusal(
+                            attempt.url, livemode=True, allow_private=allow_private
+                        )
+                    )
+                reason = await refusals[attempt.url]
+                if reason is not None:
+                    return Outcome(attempt, False, sent=False, error=f"Not sent: {reason}")
+            client, endpoint_gate = client_for(attempt.endpoint_id)
+            async with endpoint_gate, gate:
+                return await _post(client, attempt, time_limit)
+
+        return list(await asyncio.gather(*(one(a) for a in attempts)))
