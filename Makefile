@@ -11,7 +11,7 @@ SYNC_FLAGS := $(if $(CI),--locked,)
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/kohort_test
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-sqlite test-pg lint fmt migrate bench sync
+.PHONY: help run test test-sqlite test-pg browser lint fmt migrate bench sync
 
 help:
 	@echo "make run | test | test-sqlite | test-pg | lint | fmt | migrate | bench"
@@ -37,13 +37,28 @@ test: test-sqlite  ## The whole suite on SQLite, then on PostgreSQL when KOHORT_
 		echo "KOHORT_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped (make test-pg runs it)."; \
 	fi
 
-test-sqlite: sync
+test-sqlite: sync browser
 	@echo "== test suite on SQLite =="
 	@env -u KOHORT_TEST_DATABASE_URL $(UV) run --no-sync pytest $(PYTEST_ARGS)
 
-test-pg: sync
+test-pg: sync browser
 	@echo "== test suite on PostgreSQL ($${KOHORT_TEST_DATABASE_URL:-$(PG_TEST_URL)}) =="
 	@KOHORT_TEST_DATABASE_URL=$${KOHORT_TEST_DATABASE_URL:-$(PG_TEST_URL)} $(UV) run --no-sync pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's chromium (never a downloaded one): installed here when
+# missing and we may (root with apt-get); otherwise those tests are skipped, saying so
+# (on CI, CI=true, they fail instead).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's chromium for the browser tests..."; \
+			apt-get install -y -q chromium >/dev/null 2>&1 \
+				|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
+				|| echo "Could not install chromium: the browser tests will be skipped."; \
+		else \
+			echo "chromium is not installed (apt-get install chromium): the browser tests will be skipped."; \
+		fi; \
+	fi
 
 lint: sync
 	$(UV) run --no-sync ruff check .
@@ -54,7 +69,7 @@ fmt: sync
 	$(UV) run --no-sync ruff check --fix .
 	$(UV) run --no-sync ruff format .
 
-BENCH_SCRIPTS := bench/api.py bench/sweep.py bench/webhooks.py
+BENCH_SCRIPTS := bench/api.py bench/sweep.py bench/ontime.py bench/webhooks.py
 
 bench: sync  ## Every benchmark script; each prints its figures (needs Debian's wrk)
 	@for script in $(BENCH_SCRIPTS); do \

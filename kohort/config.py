@@ -2,10 +2,13 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+WorkerLane = Literal["groups", "dispatch", "webhooks", "mail", "payouts", "payout_batches"]
+WORKER_LANES: tuple[WorkerLane, ...] = get_args(WorkerLane)
 
 
 class Settings(BaseSettings):
@@ -24,6 +27,8 @@ class Settings(BaseSettings):
     worker: Literal["on", "off"] = "on"
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     worker_batch_size: int = Field(default=100, ge=1, le=10_000)
+    worker_lanes: Annotated[set[WorkerLane], NoDecode] = set(WORKER_LANES)
+    """The kinds of work this process's worker does (comma-separated; default: all)."""
     key_cache_seconds: float = Field(default=2.0, ge=0)
     webhook_allow_private_destinations: bool = False
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
@@ -39,6 +44,13 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     stripe_api_base: str = "https://api.stripe.com"
     stripe_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+    @field_validator("worker_lanes", mode="before")
+    @classmethod
+    def _split_lanes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {lane.strip() for lane in value.split(",") if lane.strip()}
+        return value
 
     @property
     def base_url(self) -> str:

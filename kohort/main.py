@@ -33,10 +33,13 @@ from kohort.http.openapi import allowed_methods, install_openapi
 from kohort.http.validation import from_validation_error
 from kohort.order.endpoints import router as order_router
 from kohort.organization.endpoints import router as organization_router
+from kohort.payout.endpoints import router as payout_router
+from kohort.payout_batch.endpoints import router as payout_batch_router
 from kohort.test_helpers.endpoints import router as test_helpers_router
 from kohort.webhook.endpoints import deliveries_router as webhook_deliveries_router
 from kohort.webhook.endpoints import events_router as webhook_events_router
 from kohort.webhook.endpoints import router as webhook_router
+from kohort.withdrawal.endpoints import router as withdrawal_router
 from kohort.worker import Worker
 
 DESCRIPTION = """Kohort's REST API, compatible with KohortPay's.
@@ -122,10 +125,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         group_alias_router,
         codes_router,
         event_router,
+        payout_router,
+        payout_batch_router,
         webhook_events_router,
         webhook_router,
         webhook_deliveries_router,
         test_helpers_router,
+        withdrawal_router,
     ):
         app.include_router(router)
     install_openapi(app)

@@ -87,14 +87,23 @@ class Worker:
         fan-out of new events, webhook deliveries and e-mails, side by side, so a slow
         receiver never delays a group's end."""
         log.info("worker started", extra={"poll_seconds": self.poll_seconds})
-        await asyncio.gather(
-            self._groups_lane(),
-            self._lane("dispatch", self._fan_out),
-            self._lane("webhooks", self._deliver),
-            self._lane("mail", self._send_mail),
-            self._lane("payouts", self._pay),
-            self._lane("payout_batches", self._batch_payouts),
-        )
+        steps: dict[str, Callable[[], Awaitable[int]]] = {
+            "dispatch": self._fan_out,
+            "webhooks": self._deliver,
+            "mail": self._send_mail,
+            "payouts": self._pay,
+            "payout_batches": self._batch_payouts,
+        }
+        lanes: list[Awaitable[None]] = []
+        if "groups" in self.settings.worker_lanes:
+            lanes.append(self._groups_lane())
+        lanes += [
+            self._lane(name, step)
+            for name, step in steps.items()
+            if name in self.settings.worker_lanes
+        ]
+        log.info("worker lanes", extra={"lanes": ",".join(sorted(self.settings.worker_lanes))})
+        await asyncio.gather(*lanes)
         log.info("worker stopped")
 
     async def _fan_out(self) -> int:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -27,6 +27,10 @@ class Server:
     key: str
     engine: str
     log: Path
+    keys: dict[str, str] = field(default_factory=dict)
+    """The organization's four keys (`sk_test`, `pk_test`, `sk_live`, `pk_live`)."""
+    data_dir: Path | None = None
+    """KOHORT_DATA_DIR: the secret key, and the e-mails as `mail/*.eml`."""
 
 
 def _free_port() -> int:
@@ -117,6 +121,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
             key=created["keys"]["sk_test"],
             engine=f"{engine} x{workers}",
             log=log,
+            keys=created["keys"],
+            data_dir=tmp_path,
         )
     finally:
         _stop(process)

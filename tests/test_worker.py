@@ -12,6 +12,7 @@ import httpx
 import pytest
 import time_machine
 from prometheus_client import REGISTRY
+from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from kohort import migrations
@@ -307,3 +308,50 @@ async def test_a_bad_group_fails_alone_and_the_rest_of_its_batch_ends(
 
 def _sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_worker_lanes_are_read_from_a_comma_separated_list() -> None:
+    assert Settings(worker_lanes="groups, mail").worker_lanes == {"groups", "mail"}  # type: ignore[arg-type]
+    assert Settings().worker_lanes == {
+        "groups",
+        "dispatch",
+        "webhooks",
+        "mail",
+        "payouts",
+        "payout_batches",
+    }
+    with pytest.raises(ValidationError):
+        Settings(worker_lanes="groups,bogus")  # type: ignore[arg-type]
+
+
+async def test_a_worker_does_only_its_lanes(
+    client: httpx.AsyncClient, db: Database, org: Org, settings: Settings
+) -> None:
+    """KOHORT_WORKER_LANES=dispatch: new events are fanned out, due groups are left alone."""
+    with time_machine.travel(datetime.now(UTC) - timedelta(hours=2), tick=False):
+        group = await new_group(client, org.sk_test)
+    worker = Worker(
+        db=db,
+        settings=settings.model_copy(update={"worker_lanes": {"dispatch"}}),
+        poll_seconds=0.05,
+    )
+    task = asyncio.create_task(worker.run())
+
+    async def dispatched() -> None:
+        while True:
+            async with db.read() as session:
+                stmt = select(Event.dispatched_at).where(Event.organization_id == org.id)
+                if all(at is not None for at in (await session.execute(stmt)).scalars()):
+                    return
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(dispatched(), timeout=10)
+    finally:
+        worker.stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    async with db.read() as session:
+        status = await session.scalar(
+            select(PaymentGroup.status).where(PaymentGroup.id == group["id"])
+        )
+    assert status == "OPEN"

@@ -22,6 +22,7 @@ from kohort.group.cashback import DiscountLevel, cashback_amount, level_reached,
 from kohort.group.ending import levels_of
 from kohort.ids import new_id
 from kohort.models import Event, Order, PaymentGroup
+from kohort.order.repository import CANCELED
 
 log = logging.getLogger("kohort.email")
 
@@ -123,7 +124,7 @@ async def _to_creator(session: AsyncSession, event: Event, kind: str) -> list[Pl
         return []
     group, members = found
     creator = next((o for o in members if o.customer_id == group.customer_id), None)
-    if creator is None:
+    if creator is None or creator.status == CANCELED:
         return []
     facts = _group_facts(group, event.data, creator)
     if kind == GROUP_REMINDER:
@@ -179,7 +180,9 @@ async def _level_unlocked(session: AsyncSession, event: Event) -> list[Planned]:
     return [
         (NEW_LEVEL_UNLOCKED, o.customer_email, o.customer_id, _group_facts(group, event.data, o))
         for o in members
-        if o.id != joiner.id and (o.created_at, o.id) <= (joiner.created_at, joiner.id)
+        if o.id != joiner.id
+        and o.status != CANCELED
+        and (o.created_at, o.id) <= (joiner.created_at, joiner.id)
     ]
 
 

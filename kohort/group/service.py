@@ -27,7 +27,7 @@ from kohort.ids import new_id, new_share_code, share_key
 from kohort.models import Organization, PaymentGroup
 from kohort.models import PaymentGroupSettings as Settings
 from kohort.order import repository as orders
-from kohort.order.errors import OrderNotFoundError
+from kohort.order.errors import OrderAlreadyCanceledError, OrderNotFoundError
 from kohort.organization import repository as organizations
 
 MAX_DURATION = timedelta(days=90)
@@ -260,8 +260,10 @@ async def create_group_for_order(
             f"Order {order.id} does not belong to customer {data.customer_id}.",
             param="customerId",
         )
+    if order.status == orders.CANCELED:
+        raise OrderAlreadyCanceledError(f"Order {order.id} is canceled.", param="orderId")
     current = await repository.get(session, order.payment_group_id)
-    if order.status != "CREATED" or (
+    if order.status != orders.CREATED or (
         current is not None and current.status in (repository.OPEN, repository.COMPLETED)
     ):
         raise OrderAlreadyInGroupError(

@@ -8,8 +8,9 @@ from kohort.models.base import Base, JSONDocument
 
 
 class Order(Base):
-    """A paid order. Its group's members are its orders; (group, e-mail) is unique, so an
-    e-mail joins a group once, creator included."""
+    """A paid order. Its group's members are its orders; (group, e-mail key) is unique, so an
+    e-mail joins a group once, creator included (a canceled order's key is freed, so its
+    shopper may join again)."""
 
     __tablename__ = "orders"
     __table_args__ = (

@@ -22,9 +22,12 @@ class Organization(Base):
     Test mode always pays with `test`."""
     stripe_secret_key_encrypted: Mapped[str | None] = mapped_column(Text)
     """The shop's Stripe secret key (stripe_refund), encrypted; write-only through the API."""
+    stripe_secret_key_hint: Mapped[str | None] = mapped_column(String(32))
+    """The key's kind and last four characters (`sk_live_…abcd`), the only part ever shown."""
     payout_debtor_name: Mapped[str | None] = mapped_column(String(140))
     """The shop's account the SEPA transfers are paid from (pain.001's debtor)."""
     payout_debtor_iban_encrypted: Mapped[str | None] = mapped_column(Text)
+    payout_debtor_iban_masked: Mapped[str | None] = mapped_column(String(64))
     payout_debtor_bic: Mapped[str | None] = mapped_column(String(11))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

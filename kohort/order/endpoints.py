@@ -11,7 +11,7 @@ from kohort.http.commit import after_commit
 from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
 from kohort.http.openapi import errors
 from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
-from kohort.metrics import GROUPS_COMPLETED, GROUPS_OPENED
+from kohort.metrics import GROUPS_CANCELED, GROUPS_COMPLETED, GROUPS_OPENED
 from kohort.models import Order
 from kohort.order import repository, service
 from kohort.order.schemas import OrderCreate, OrderExpandable
@@ -111,3 +111,31 @@ async def get_order(
         session, organization_id=auth.organization_id, livemode=auth.livemode, order_id=id
     )
     return (await _present(session, [order], wanted))[0]
+
+
+@router.post(
+    "/{id}/cancel",
+    response_model=OrderExpandable,
+    responses=errors(404, 409),
+    dependencies=IDEMPOTENT,
+    response_model_exclude_unset=True,
+)
+async def cancel_order(
+    id: str, request: Request, session: Session, auth: SecretKey, expand: Expand = None
+) -> OrderExpandable:
+    """The shop refunded or canceled the purchase → `CANCELED`, with `order.canceled`. In an
+    OPEN group the order leaves it (`participantsCount` goes down by one and the level with it;
+    the last member leaving cancels the group); after the group completed, its cashback is
+    voided, the other members keep theirs. 400 `CASHBACK_ALREADY_SENT` once a payout exists
+    (processing or sent); 400 `ORDER_ALREADY_CANCELED`."""
+    wanted = check_expand(frozenset(expand or ()), EXPANDABLE)
+    canceled = await service.cancel_order(
+        session,
+        organization_id=auth.organization_id,
+        livemode=auth.livemode,
+        order_id=id,
+        actor=auth.key_id,
+    )
+    if canceled.group_canceled:
+        after_commit(request, GROUPS_CANCELED.inc)
+    return (await _present(session, [canceled.order], wanted))[0]

@@ -18,21 +18,23 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.http.lists import Kind, ListField
-from kohort.models import Order, PaymentGroup
+from kohort.models import Order, PaymentGroup, Payout
 
 CREATED = "CREATED"
 CASHBACK_AVAILABLE = "CASHBACK_AVAILABLE"
+CASHBACK_PROCESSING = "CASHBACK_PROCESSING"
+CASHBACK_SENT = "CASHBACK_SENT"
+CANCELED = "CANCELED"
+STATUSES = (CREATED, CASHBACK_AVAILABLE, CASHBACK_PROCESSING, CASHBACK_SENT, CANCELED)
 
 LIST_FIELDS = {
     "id": ListField(Order.id, Kind.STRING),
     "amount": ListField(Order.amount, Kind.INTEGER),
     "amountCashback": ListField(Order.amount_cashback, Kind.INTEGER, nullable=True),
     "applicationFeeAmount": ListField(Order.application_fee_amount, Kind.INTEGER),
-    "status": ListField(
-        Order.status,
-        Kind.STRING,
-        choices=(CREATED, CASHBACK_AVAILABLE, "CASHBACK_PROCESSING", "CASHBACK_SENT"),
-    ),
+    "status": ListField(Order.status, Kind.STRING, choices=STATUSES),
+    "paymentReference": ListField(Order.payment_reference, Kind.STRING, nullable=True),
+    "canceledAt": ListField(Order.canceled_at, Kind.TIMESTAMP, nullable=True),
     "customerId": ListField(Order.customer_id, Kind.STRING),
     "customerEmail": ListField(Order.customer_email, Kind.STRING),
     "paymentGroupId": ListField(Order.payment_group_id, Kind.STRING),
@@ -125,3 +127,48 @@ async def move_to_group(
         )
         .execution_options(synchronize_session=False)
     )
+
+
+async def get_for_update(session: AsyncSession, order_id: str) -> Order:
+    """The order fresh from the database, locked for this transaction on PostgreSQL (SQLite's
+    write lock already serialises writers)."""
+    stmt = (
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def has_payout(session: AsyncSession, order_id: str) -> bool:
+    stmt = select(exists().where(Payout.order_id == order_id))
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+def canceled_email_key(order_id: str) -> str:
+    """What a canceled order keeps instead of its e-mail key: unique, and never equal to an
+    e-mail's key (no `@`), so the (group, e-mail) constraint no longer holds the e-mail."""
+    return f"canceled:{order_id}"
+
+
+async def cancel(
+    session: AsyncSession, *, order_id: str, from_status: str, now: datetime, actor: str
+) -> bool:
+    """`from_status` → CANCELED, if the order is still in `from_status` and no payout exists
+    for it; frees its (group, e-mail) key. False when another actor moved it first."""
+    no_payout = ~exists().where(Payout.order_id == Order.id)
+    result = await session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == from_status, no_payout)
+        .values(
+            status=CANCELED,
+            canceled_at=now,
+            email_key=canceled_email_key(order_id),
+            updated_at=now,
+            updated_by=actor,
+        )
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.first() is not None

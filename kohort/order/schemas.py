@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, EmailStr, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, EmailStr, Field
 
 from kohort.customer.schemas import CustomerRead, Locale, Name, PhoneIn
 from kohort.http.schemas import (
@@ -18,9 +18,30 @@ from kohort.organization.schemas import OrganizationRead
 if TYPE_CHECKING:
     from kohort.group.schemas import GroupRead
 
-OrderStatus = Literal["CREATED", "CASHBACK_AVAILABLE", "CASHBACK_PROCESSING", "CASHBACK_SENT"]
+OrderStatus = Literal[
+    "CREATED", "CASHBACK_AVAILABLE", "CASHBACK_PROCESSING", "CASHBACK_SENT", "CANCELED"
+]
 MAX_AMOUNT = 10**12
 """Ten billion euros in cents: far above any order, far below a BIGINT."""
+
+
+def _check_printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must be printable characters only")
+    return value
+
+
+PaymentReference = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=255,
+        description="The shop's payment id, e.g. the Stripe PaymentIntent `pi_…` that the "
+        "`stripe_refund` payout refunds; printable characters, trimmed.",
+        examples=["pi_3MtwBwLkdIwHu7ix28a3tqPa"],
+    ),
+    AfterValidator(_check_printable),
+]
 
 
 class JoinError(BaseModel):
@@ -48,6 +69,12 @@ class OrderRead(ResponseModel):
     currency: Literal["EUR"]
     locale: Locale
     status: OrderStatus
+    payment_reference: str | None = Field(
+        description="The shop's payment id (a Stripe PaymentIntent `pi_…`), as registered."
+    )
+    canceled_at: Timestamp | None = Field(
+        description="When the shop canceled the order (`POST /orders/{id}/cancel`)."
+    )
     customer_id: str
     customer_email: str
     customer_first_name: str | None
@@ -83,6 +110,7 @@ class OrderCreate(RequestModel):
     customer_phone_number: PhoneIn | None = None
     payment_group_share_id: Annotated[Text, Field(max_length=64)] | None = None
     client_reference_id: Annotated[Text, Field(min_length=1, max_length=255)] | None = None
+    payment_reference: PaymentReference | None = None
     locale: Locale = "fr_FR"
     metadata: MetadataIn | None = None
 

@@ -2,6 +2,7 @@
 a new one, in one transaction. A code that cannot be joined never loses the order: the order
 opens its own group and `joinError` says why the code was not joined."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +14,7 @@ from kohort.customer.repository import email_key
 from kohort.errors import AppError
 from kohort.event.service import append_event
 from kohort.group import joining
+from kohort.group import repository as group_repository
 from kohort.group import service as groups
 from kohort.group.cashback import application_fee
 from kohort.group.ending import complete_group, order_data, record_group_event
@@ -21,7 +23,12 @@ from kohort.group_settings.service import get_settings
 from kohort.ids import new_id
 from kohort.models import Order, Organization
 from kohort.order import repository
-from kohort.order.errors import ClientReferenceIdExistsError, OrderNotFoundError
+from kohort.order.errors import (
+    CashbackAlreadySentError,
+    ClientReferenceIdExistsError,
+    OrderAlreadyCanceledError,
+    OrderNotFoundError,
+)
 from kohort.order.schemas import OrderCreate
 
 
@@ -90,6 +97,7 @@ async def create_order(
         "customer_last_name": customer.last_name,
         "customer_phone_number": customer.phone_number,
         "client_reference_id": data.client_reference_id,
+        "payment_reference": data.payment_reference,
         "risk_level": None,
         "join_error": None,
         "metadata_": data.metadata or {},
@@ -128,7 +136,7 @@ async def _join(
         order_values=values,
         now=now,
     )
-    await _record_order(session, seat.order)
+    await _record_order(session, seat.order, "order.created")
     await record_group_event(session, "payment_group.joined", seat.group)
     thresholds = {
         int(level["participantsToUnlock"]) for level in seat.group.settings["discountLevels"]
@@ -164,15 +172,63 @@ async def _open(
         await session.flush()
     except IntegrityError:
         raise _reference_used(values["client_reference_id"]) from None
-    await _record_order(session, order)
+    await _record_order(session, order, "order.created")
     await record_group_event(session, "payment_group.created", group)
     return order
 
 
-async def _record_order(session: AsyncSession, order: Order) -> None:
+@dataclass(frozen=True)
+class Cancellation:
+    order: Order
+    group_canceled: bool
+    """The order was its OPEN group's last member, so the group is CANCELED too."""
+
+
+async def cancel_order(
+    session: AsyncSession, *, organization_id: str, livemode: bool, order_id: str, actor: str
+) -> Cancellation:
+    """The shop refunded or canceled the purchase (README, "Order cancellation"): the order
+    leaves its OPEN group, or its cashback is voided before any payout, or it is simply
+    CANCELED in an ended group. The group is locked first, so the worker ending it and this
+    cancellation serialise: a canceled order never gets cashback, a completed group never
+    counts a canceled member."""
+    order = await get_order(
+        session, organization_id=organization_id, livemode=livemode, order_id=order_id
+    )
+    group = await group_repository.lock(session, order.payment_group_id)
+    order = await repository.get_for_update(session, order.id)
+    if order.status == repository.CANCELED:
+        raise OrderAlreadyCanceledError(f"Order {order.id} is already canceled.", param="id")
+    if order.status not in (repository.CREATED, repository.CASHBACK_AVAILABLE) or (
+        await repository.has_payout(session, order.id)
+    ):
+        raise _cashback_sent(order)
+    now = clock.now()
+    if not await repository.cancel(
+        session, order_id=order.id, from_status=order.status, now=now, actor=actor
+    ):
+        raise _cashback_sent(order)
+    leaves = group.status == group_repository.OPEN and order.status == repository.CREATED
+    await session.refresh(order)
+    await _record_order(session, order, "order.canceled")
+    if leaves:
+        group = await groups.leave_group(session, group, now=now, actor=actor)
+    return Cancellation(
+        order=order, group_canceled=leaves and group.status == group_repository.CANCELED
+    )
+
+
+def _cashback_sent(order: Order) -> CashbackAlreadySentError:
+    return CashbackAlreadySentError(
+        f"The cashback of order {order.id} is already being paid or sent; it cannot be canceled.",
+        param="id",
+    )
+
+
+async def _record_order(session: AsyncSession, order: Order, event_type: str) -> None:
     await append_event(
         session,
-        type="order.created",
+        type=event_type,
         organization_id=order.organization_id,
         livemode=order.livemode,
         data=order_data(order),

@@ -1,5 +1,8 @@
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, Request
+
+from kohort.config import Settings
 from kohort.http.auth import SecretKey
 from kohort.http.openapi import errors
 from kohort.http.routing import KohortRoute, Session
@@ -7,6 +10,14 @@ from kohort.organization import service
 from kohort.organization.schemas import OrganizationRead, OrganizationUpdate
 
 router = APIRouter(prefix="/organizations", tags=["Organizations"], route_class=KohortRoute)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(_settings)]
 
 
 @router.get("/me", response_model=OrganizationRead, responses=errors())
@@ -29,11 +40,16 @@ async def get_organization(id: str, session: Session, auth: SecretKey) -> Organi
 
 @router.patch("/{id}", response_model=OrganizationRead, responses=errors(404))
 async def update_organization(
-    id: str, changes: OrganizationUpdate, session: Session, auth: SecretKey
+    id: str, changes: OrganizationUpdate, session: Session, auth: SecretKey, settings: AppSettings
 ) -> OrganizationRead:
-    """Update `name`, `websiteUrl`, `timezone` (IANA name) or `fromEmailName`."""
+    """Update `name`, `websiteUrl`, `timezone` (IANA name), `fromEmailName`, or the payout
+    settings: `payoutMethod` (live mode; test mode always pays with `test`), `stripeSecretKey`
+    (write-only, stored encrypted), `payoutDebtorName`, `payoutDebtorIban` (stored encrypted,
+    returned masked), `payoutDebtorBic`. `stripe_refund` without a Stripe key → 400."""
     organization = await service.get_own_organization(
         session, organization_id=id, caller_organization_id=auth.organization_id
     )
-    organization = await service.update_organization(session, organization, changes)
+    organization = await service.update_organization(
+        session, organization, changes, settings=settings
+    )
     return OrganizationRead.model_validate(organization)

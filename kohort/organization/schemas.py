@@ -1,10 +1,13 @@
+import re
 import zoneinfo
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AnyHttpUrl, Field, TypeAdapter
+from pydantic import AfterValidator, AliasChoices, AnyHttpUrl, BeforeValidator, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
 
 from kohort.http.schemas import PercentOut, RequestModel, ResponseModel, Text, Timestamp
 
@@ -39,6 +42,38 @@ WebsiteUrl = Annotated[
 ]
 
 
+PayoutMethod = Literal["stripe_refund", "sepa_transfer"]
+STRIPE_REFUND: PayoutMethod = "stripe_refund"
+DEFAULT_PAYOUT_METHOD: PayoutMethod = "sepa_transfer"
+_STRIPE_SECRET_KEY = re.compile(r"^sk_(test|live)_[A-Za-z0-9]{8,247}$")
+
+
+def _stripe_secret_key(value: str) -> str:
+    if not _STRIPE_SECRET_KEY.match(value):
+        raise ValueError("must be a Stripe secret key: sk_live_… (or sk_test_…)")
+    return value
+
+
+def _iban(value: str) -> str:
+    """Checked (country format, check digits, bank code) and kept compact, upper case."""
+    try:
+        return str(IBAN(value).compact)
+    except SchwiftyException as error:
+        raise ValueError(f"is not a valid IBAN ({error})") from None
+
+
+def _bic(value: str) -> str:
+    try:
+        return str(BIC(value).compact)
+    except SchwiftyException as error:
+        raise ValueError(f"is not a valid BIC ({error})") from None
+
+
+StripeSecretKey = Annotated[str, Field(max_length=255), AfterValidator(_stripe_secret_key)]
+IbanIn = Annotated[Text, Field(max_length=64), AfterValidator(_iban)]
+BicIn = Annotated[Text, Field(max_length=16), AfterValidator(_bic)]
+
+
 class OrganizationRead(ResponseModel):
     id: str = Field(examples=["org_0123456789abcd"])
     name: str
@@ -47,6 +82,17 @@ class OrganizationRead(ResponseModel):
     timezone: str = Field(examples=["Europe/Paris"])
     acquisition_fee_percent: PercentOut
     from_email_name: str | None
+    payout_method: Annotated[
+        PayoutMethod, BeforeValidator(lambda v: v or DEFAULT_PAYOUT_METHOD)
+    ] = Field(description="How live-mode cashback is paid; test mode always uses `test`.")
+    stripe_secret_key_set: Annotated[bool, BeforeValidator(bool)] = Field(
+        validation_alias=AliasChoices("stripe_secret_key_encrypted", "stripe_secret_key_set"),
+        description="Whether a Stripe secret key is stored (it is never returned).",
+    )
+    stripe_secret_key_hint: str | None = Field(examples=["sk_live_…abcd"])
+    payout_debtor_name: str | None
+    payout_debtor_iban_masked: str | None = Field(examples=["FR76 **** **** **** **** **** 189"])
+    payout_debtor_bic: str | None
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -56,6 +102,11 @@ class OrganizationUpdate(RequestModel):
     website_url: WebsiteUrl | None = None
     timezone: Timezone | None = None
     from_email_name: Annotated[Text, Field(min_length=1, max_length=255)] | None = None
+    payout_method: PayoutMethod | None = None
+    stripe_secret_key: StripeSecretKey | None = None
+    payout_debtor_name: Annotated[Text, Field(min_length=1, max_length=140)] | None = None
+    payout_debtor_iban: IbanIn | None = None
+    payout_debtor_bic: BicIn | None = None
 
 
 DEFAULT_TIMEZONE = "Europe/Paris"

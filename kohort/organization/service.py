@@ -5,11 +5,13 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
+from pydantic.alias_generators import to_camel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kohort import clock
+from kohort import clock, crypto
 from kohort.api_key import service as api_keys
 from kohort.api_key.repository import PUBLISHABLE, SECRET
+from kohort.config import Settings
 from kohort.errors import ValidationError
 from kohort.group_settings import service as group_settings
 from kohort.ids import new_id
@@ -19,6 +21,7 @@ from kohort.organization.errors import OrganizationNotFoundError
 from kohort.organization.schemas import (
     DEFAULT_ACQUISITION_FEE_PERCENT,
     DEFAULT_TIMEZONE,
+    STRIPE_REFUND,
     OrganizationUpdate,
 )
 
@@ -92,12 +95,16 @@ async def get_own_organization(
 
 
 async def update_organization(
-    session: AsyncSession, organization: Organization, changes: OrganizationUpdate
+    session: AsyncSession,
+    organization: Organization,
+    changes: OrganizationUpdate,
+    *,
+    settings: Settings,
 ) -> Organization:
     provided = changes.model_fields_set
-    for required in ("name", "timezone"):
+    for required in ("name", "timezone", "payout_method"):
         if required in provided and getattr(changes, required) is None:
-            raise ValidationError(f"{required} cannot be null.", param=required)
+            raise ValidationError(f"{to_camel(required)} cannot be null.", param=to_camel(required))
     if "name" in provided and changes.name is not None:
         organization.name = changes.name
     if "timezone" in provided and changes.timezone is not None:
@@ -106,7 +113,36 @@ async def update_organization(
         organization.website_url = str(changes.website_url) if changes.website_url else None
     if "from_email_name" in provided:
         organization.from_email_name = changes.from_email_name
+    _update_payout_settings(organization, changes, settings)
     if provided:
         organization.updated_at = clock.now()
     await session.flush()
     return organization
+
+
+def _update_payout_settings(
+    organization: Organization, changes: OrganizationUpdate, settings: Settings
+) -> None:
+    """The live payout method and its details; secrets stored encrypted, shown masked.
+    `stripe_refund` needs a Stripe secret key (given now or stored before)."""
+    provided = changes.model_fields_set
+    if "stripe_secret_key" in provided:
+        key = changes.stripe_secret_key
+        organization.stripe_secret_key_encrypted = crypto.encrypt(settings, key) if key else None
+        organization.stripe_secret_key_hint = crypto.mask_secret(key) if key else None
+    if "payout_debtor_iban" in provided:
+        iban = changes.payout_debtor_iban
+        organization.payout_debtor_iban_encrypted = crypto.encrypt(settings, iban) if iban else None
+        organization.payout_debtor_iban_masked = crypto.mask_iban(iban) if iban else None
+    if "payout_debtor_name" in provided:
+        organization.payout_debtor_name = changes.payout_debtor_name
+    if "payout_debtor_bic" in provided:
+        organization.payout_debtor_bic = changes.payout_debtor_bic
+    if changes.payout_method is not None:
+        organization.payout_method = changes.payout_method
+    if organization.payout_method == STRIPE_REFUND and not organization.stripe_secret_key_encrypted:
+        param = "stripeSecretKey" if "stripe_secret_key" in provided else "payoutMethod"
+        raise ValidationError(
+            "payoutMethod stripe_refund needs a Stripe secret key: set stripeSecretKey.",
+            param=param,
+        )

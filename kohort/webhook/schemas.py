@@ -16,6 +16,7 @@ EventType = Literal[
     "order.cashback_available",
     "order.cashback_processing",
     "order.cashback_sent",
+    "order.canceled",
     "payment_group.created",
     "payment_group.joined",
     "payment_group.level_unlocked",

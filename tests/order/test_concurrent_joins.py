@@ -24,6 +24,7 @@ TOP_PERCENT = 15
 CREATOR_AMOUNT = 10_000
 REFUSALS = {"COMPLETED_EXPIRED_CANCELED", "MAX_PARTICIPANTS_REACHED"}
 REQUEST_TIMEOUT_S = 60
+PAID_OR_AVAILABLE = {"CASHBACK_AVAILABLE", "CASHBACK_PROCESSING", "CASHBACK_SENT"}
 
 
 def _cashback(amount: int) -> int:
@@ -145,7 +146,8 @@ async def test_two_hundred_concurrent_joins_fill_the_group_exactly_once(server: 
         assert members[0]["id"] == creator["id"]
         assert {m["id"] for m in members} == {creator["id"]} | {o["id"] for o in joined}
         for member in members:
-            assert member["status"] == "CASHBACK_AVAILABLE", member
+            # the worker inside `kohort serve` pays test-mode cashback at once
+            assert member["status"] in PAID_OR_AVAILABLE, member
             assert member["amountCashback"] == _cashback(member["amount"]), member
 
         lonely = _ok(

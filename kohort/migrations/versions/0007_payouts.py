@@ -97,8 +97,14 @@ def upgrade() -> None:
     with op.batch_alter_table("organizations") as batch_op:
         batch_op.add_column(sa.Column("payout_method", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("stripe_secret_key_encrypted", sa.Text(), nullable=True))
+        batch_op.add_column(
+            sa.Column("stripe_secret_key_hint", sa.String(length=32), nullable=True)
+        )
         batch_op.add_column(sa.Column("payout_debtor_name", sa.String(length=140), nullable=True))
         batch_op.add_column(sa.Column("payout_debtor_iban_encrypted", sa.Text(), nullable=True))
+        batch_op.add_column(
+            sa.Column("payout_debtor_iban_masked", sa.String(length=64), nullable=True)
+        )
         batch_op.add_column(sa.Column("payout_debtor_bic", sa.String(length=11), nullable=True))
     with op.batch_alter_table("orders") as batch_op:
         batch_op.add_column(sa.Column("payment_reference", sa.String(length=255), nullable=True))
@@ -111,8 +117,10 @@ def downgrade() -> None:
         batch_op.drop_column("payment_reference")
     with op.batch_alter_table("organizations") as batch_op:
         batch_op.drop_column("payout_debtor_bic")
+        batch_op.drop_column("payout_debtor_iban_masked")
         batch_op.drop_column("payout_debtor_iban_encrypted")
         batch_op.drop_column("payout_debtor_name")
+        batch_op.drop_column("stripe_secret_key_hint")
         batch_op.drop_column("stripe_secret_key_encrypted")
         batch_op.drop_column("payout_method")
     op.drop_table("payouts")

@@ -1,0 +1,79 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from kohort import clock
+from kohort.http.auth import SecretKey
+from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
+from kohort.http.openapi import errors
+from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
+from kohort.models import PayoutBatch
+from kohort.payout_batch import repository, service
+from kohort.payout_batch.schemas import PayoutBatchRead
+
+router = APIRouter(prefix="/payout-batches", tags=["Payout batches"], route_class=KohortRoute)
+
+_XML_FILE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The pain.001.001.03 document, as an attachment `{messageId}.xml`.",
+        "content": {"application/xml": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get("", response_model=Page[PayoutBatchRead], responses=errors())
+async def list_payout_batches(
+    session: Session, auth: SecretKey, query: Annotated[ListQuery, Depends(list_query)]
+) -> Page[PayoutBatchRead]:
+    """The SEPA batches of the caller's organization and mode, one per day with approved
+    SEPA payouts; search on `status`, `createdAt`, `messageId`, …"""
+    check_expand(query, frozenset())
+    stmt = repository.select_listed(auth.organization_id, auth.livemode)
+    rows, count = await fetch_page(
+        session, stmt, query=query, fields=repository.LIST_FIELDS, id_column=PayoutBatch.id
+    )
+    return Page[PayoutBatchRead](
+        data=[PayoutBatchRead.model_validate(row) for row in rows], count=count
+    )
+
+
+@router.get("/{id}", response_model=PayoutBatchRead, responses=errors(404))
+async def get_payout_batch(id: str, session: Session, auth: SecretKey) -> PayoutBatchRead:
+    batch = await service.get_batch(
+        session, organization_id=auth.organization_id, livemode=auth.livemode, batch_id=id
+    )
+    return PayoutBatchRead.model_validate(batch)
+
+
+@router.get("/{id}/file", response_class=Response, responses={**errors(404), **_XML_FILE})
+async def get_payout_batch_file(id: str, session: Session, auth: SecretKey) -> Response:
+    """The SEPA Credit Transfer file (pain.001.001.03) to upload to the merchant's bank."""
+    batch = await service.get_batch(
+        session, organization_id=auth.organization_id, livemode=auth.livemode, batch_id=id
+    )
+    return Response(
+        content=batch.file,
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{batch.message_id}.xml"'},
+    )
+
+
+@router.post(
+    "/{id}/confirm",
+    response_model=PayoutBatchRead,
+    responses=errors(404, 409),
+    dependencies=IDEMPOTENT,
+)
+async def confirm_payout_batch(id: str, session: Session, auth: SecretKey) -> PayoutBatchRead:
+    """Record that the bank executed the file: the batch is `confirmed` and each of its
+    payouts `paid`, so every order becomes CASHBACK_SENT (`order.cashback_sent`). A batch
+    confirmed already → 400 PAYOUT_BATCH_ALREADY_CONFIRMED."""
+    batch = await service.confirm_batch(
+        session,
+        organization_id=auth.organization_id,
+        livemode=auth.livemode,
+        batch_id=id,
+        now=clock.now(),
+    )
+    return PayoutBatchRead.model_validate(batch)

@@ -1,0 +1,78 @@
+"""The withdrawal page in a real browser (Debian's chromium driven by Playwright) against
+`kohort serve`: the e-mailed link, an invalid IBAN (error next to the field, which has the
+focus), a valid one (processing page), then the used link."""
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from tests.serve import Server
+from tests.withdrawal.flow import payouts_of
+from tests.withdrawal.served import live_order_with_link
+
+CHROMIUM = "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 844}
+
+# Skipped, saying so, where chromium is missing (`make test` installs it when it can); never
+# on CI, where a missing browser is a failure.
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None and os.environ.get("CI") != "true",
+    reason="Debian's chromium is not installed (apt-get install chromium)",
+)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        await launched.close()
+
+
+async def test_the_emailed_link_takes_an_iban_in_a_real_browser(
+    server: Server, browser: Browser
+) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+        order, url = await live_order_with_link(client, server, locale="fr_FR")
+        context = await browser.new_context(viewport=PHONE, locale="fr-FR", is_mobile=True)
+        page = await context.new_page()
+
+        opened = await page.goto(url)
+        assert opened is not None and opened.status == 200
+        assert await page.locator("html").get_attribute("lang") == "fr-FR"
+        assert await page.locator("h1").inner_text() == "Retirer votre cashback"
+        assert "12,34" in await page.locator(".amount").inner_text()
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+        await page.get_by_label("Nom du titulaire du compte").fill("Ada Lovelace")
+        await page.get_by_label("IBAN").fill("FR76 3000 6000 0112 3456 7890 188")
+        async with page.expect_navigation():
+            await page.get_by_role("button").click()
+        error = page.locator("#iban-error")
+        assert await error.is_visible()
+        assert "Cet IBAN n'est pas valide" in await error.inner_text()
+        iban = page.locator("#iban")
+        assert await iban.get_attribute("aria-invalid") == "true"
+        assert "iban-error" in (await iban.get_attribute("aria-describedby") or "")
+        assert await page.evaluate("document.activeElement.id") == "iban"
+        assert await iban.input_value() == "FR76 3000 6000 0112 3456 7890 188"
+        assert await page.get_by_label("Nom du titulaire du compte").input_value() == "Ada Lovelace"
+
+        await iban.fill("FR76 3000 6000 0112 3456 7890 189")
+        async with page.expect_navigation():
+            await page.get_by_role("button").click()
+        assert await page.locator("h1").inner_text() == "Votre cashback est en route"
+        assert "FR76 **** **** **** **** **** 189" in await page.content()
+
+        again = await page.goto(url)
+        assert again is not None and again.status == 410
+        assert await page.locator("h1").inner_text() == "Ce lien a déjà été utilisé"
+        await context.close()
+
+        [payout] = await payouts_of(client, server.keys["sk_live"], str(order["id"]))
+        assert payout["method"] == "sepa_transfer"
+        assert payout["accountHolderName"] == "Ada Lovelace"
