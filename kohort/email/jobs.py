@@ -1,12 +1,15 @@
 """E-mail outbox: send the due messages, retry transient failures.
 
-A message is leased in a short transaction (`FOR UPDATE SKIP LOCKED`; one more attempt, the
-next attempt pushed past the lease), rendered and sent with no transaction open, then its
-outcome is recorded in another short transaction. Delivery is at least once: a worker killed
+A batch is leased in one short transaction (`FOR UPDATE SKIP LOCKED`; one more attempt, the
+next attempt pushed past the lease; the batch's withdrawal tokens made with one insert),
+rendered and sent with no transaction open, then the outcomes are recorded together in another
+short transaction (one `UPDATE` per distinct outcome; every `FLUSH_EVERY` seconds while a slow
+batch lasts). Delivery is at least once: a worker killed
 between sending and recording sends that message again when the lease runs out, with the
 same Message-ID (the outbox row id), so the duplicate is recognisable."""
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
@@ -17,7 +20,7 @@ from kohort.config import Settings
 from kohort.db import Database
 from kohort.email import repository, sending
 from kohort.email.rendering import Formatter, compose, render, zone
-from kohort.email.service import CASHBACK_AVAILABLE, withdrawal_token
+from kohort.email.service import CASHBACK_AVAILABLE, withdrawal_tokens
 from kohort.metrics import EMAILS_FAILED, EMAILS_RETRIED, EMAILS_SENT
 from kohort.models import EmailMessage, Organization
 from kohort.secret_key import secret_key
@@ -50,27 +53,46 @@ class Outgoing:
     """Why the message could not be composed (a permanent failure), or None."""
 
 
+FLUSH_EVERY = 2.0
+"""Seconds of sending after which the outcomes so far are recorded, before the batch ends."""
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    item: Outgoing
+    where: str | None
+    """Where the message went, or None when it failed."""
+    reason: str = ""
+    permanent: bool = False
+
+
 async def send_due(db: Database, settings: Settings, *, now: datetime, limit: int) -> int:
-    """Send up to `limit` due messages; how many were handled."""
+    """Send up to `limit` due messages; how many were handled. The outcomes are recorded
+    together, when the batch is done (or every `FLUSH_EVERY` seconds while it lasts)."""
     outgoing = await _claim(db, settings, now=now, limit=limit)
-    for index, item in enumerate(outgoing):
-        if item.mime is None:
-            await _record_failure(db, item, item.problem or "", permanent=True)
-            continue
-        try:
-            where = await sending.send(settings, item.mime, name=item.id)
-        except sending.SendFailed as failure:
-            await _record_failure(db, item, failure.reason, permanent=failure.permanent)
-            if failure.unreachable:
-                for rest in outgoing[index + 1 :]:
-                    await _record_failure(db, rest, failure.reason, permanent=False)
-                break
-            continue
-        await _record_sent(db, item)
-        log.info(
-            "e-mail sent",
-            extra={"recipient": item.recipient, "kind": item.kind, "to": where, "id": item.id},
-        )
+    outcomes: list[_Outcome] = []
+    flushed = time.monotonic()
+    try:
+        for index, item in enumerate(outgoing):
+            if item.mime is None:
+                outcomes.append(_Outcome(item, None, item.problem or "", permanent=True))
+                continue
+            try:
+                where = await sending.send(settings, item.mime, name=item.id)
+            except sending.SendFailed as failure:
+                outcomes.append(_Outcome(item, None, failure.reason, failure.permanent))
+                if failure.unreachable:
+                    outcomes.extend(
+                        _Outcome(rest, None, failure.reason) for rest in outgoing[index + 1 :]
+                    )
+                    break
+                continue
+            outcomes.append(_Outcome(item, where))
+            if time.monotonic() - flushed >= FLUSH_EVERY:
+                await _record(db, outcomes)
+                outcomes, flushed = [], time.monotonic()
+    finally:
+        await _record(db, outcomes)
     return len(outgoing)
 
 
@@ -82,17 +104,19 @@ async def _claim(db: Database, settings: Settings, *, now: datetime, limit: int)
         if not messages:
             return []
         shops = await repository.organizations(session, {m.organization_id for m in messages})
+        order_ids = [str(m.data["orderId"]) for m in messages if m.kind == CASHBACK_AVAILABLE]
+        tokens = await withdrawal_tokens(
+            session,
+            order_ids,
+            key=secret_key(settings),
+            now=now,
+            valid_days=settings.withdrawal_token_days,
+        )
         links: dict[str, dict[str, Any]] = {}
         for message in messages:
             if message.kind == CASHBACK_AVAILABLE:
                 order_id = str(message.data["orderId"])
-                token, expires_at = await withdrawal_token(
-                    session,
-                    order_id=order_id,
-                    key=secret_key(settings),
-                    now=now,
-                    valid_days=settings.withdrawal_token_days,
-                )
+                token, expires_at = tokens[order_id]
                 links[message.id] = {
                     "withdraw_url": f"{settings.base_url}/w/{order_id}?token={token}",
                     "link_expires_at": expires_at,
@@ -142,37 +166,61 @@ def _outgoing(
     return Outgoing(message.id, message.kind, message.recipient, message.attempts, mime, problem)
 
 
-async def _record_sent(db: Database, item: Outgoing) -> None:
-    now = clock.now()
-    async with db.write() as session:
-        done = await repository.finish_attempt(
-            session,
-            message_id=item.id,
-            attempts=item.attempts,
-            values={"status": repository.SENT, "sent_at": now, "last_error": None},
-        )
-    if done:
-        EMAILS_SENT.labels(kind=item.kind).inc()
-
-
-async def _record_failure(db: Database, item: Outgoing, reason: str, *, permanent: bool) -> None:
-    """Failed for good (permanent, or out of attempts), else pending again after a delay."""
-    now = clock.now()
-    give_up = permanent or item.attempts >= MAX_ATTEMPTS
-    values: dict[str, Any] = {"last_error": reason[:1000]}
-    if give_up:
+def _values(outcome: _Outcome, now: datetime) -> dict[str, Any]:
+    """Sent; else failed for good (permanent, or out of attempts), else pending again after a
+    delay."""
+    if outcome.where is not None:
+        return {"status": repository.SENT, "sent_at": now, "last_error": None}
+    attempts = outcome.item.attempts
+    values: dict[str, Any] = {"last_error": outcome.reason[:1000]}
+    if outcome.permanent or attempts >= MAX_ATTEMPTS:
         values["status"] = repository.FAILED
     else:
         values["status"] = repository.PENDING
-        values["next_attempt_at"] = now + RETRY_DELAYS[item.attempts - 1]
-    async with db.write() as session:
-        done = await repository.finish_attempt(
-            session, message_id=item.id, attempts=item.attempts, values=values
-        )
-    if not done:
+        values["next_attempt_at"] = now + RETRY_DELAYS[attempts - 1]
+    return values
+
+
+async def _record(db: Database, outcomes: list[_Outcome]) -> None:
+    """Record the outcomes in one short transaction, one statement per distinct outcome (all
+    the sent messages together); one whose lease ran out and was taken over is left alone."""
+    if not outcomes:
         return
-    (EMAILS_FAILED if give_up else EMAILS_RETRIED).labels(kind=item.kind).inc()
-    log.warning(
-        "e-mail failed" if give_up else "e-mail attempt failed, will retry",
-        extra={"recipient": item.recipient, "kind": item.kind, "id": item.id, "error": reason},
-    )
+    now = clock.now()
+    groups: dict[tuple[tuple[str, Any], ...], tuple[dict[str, Any], list[tuple[str, int]]]] = {}
+    for outcome in outcomes:
+        values = _values(outcome, now)
+        key = tuple(sorted(values.items()))
+        groups.setdefault(key, (values, []))[1].append((outcome.item.id, outcome.item.attempts))
+    done: set[str] = set()
+    async with db.write() as session:
+        for values, leases in groups.values():
+            done |= await repository.finish_attempts(session, leases, values=values)
+    for outcome in outcomes:
+        item = outcome.item
+        if outcome.where is not None:
+            if item.id in done:
+                EMAILS_SENT.labels(kind=item.kind).inc()
+            log.info(
+                "e-mail sent",
+                extra={
+                    "recipient": item.recipient,
+                    "kind": item.kind,
+                    "to": outcome.where,
+                    "id": item.id,
+                },
+            )
+            continue
+        if item.id not in done:
+            continue
+        give_up = outcome.permanent or item.attempts >= MAX_ATTEMPTS
+        (EMAILS_FAILED if give_up else EMAILS_RETRIED).labels(kind=item.kind).inc()
+        log.warning(
+            "e-mail failed" if give_up else "e-mail attempt failed, will retry",
+            extra={
+                "recipient": item.recipient,
+                "kind": item.kind,
+                "id": item.id,
+                "error": outcome.reason,
+            },
+        )

@@ -4,7 +4,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, select, update
+from sqlalchemy import Insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,21 +95,56 @@ async def finish_attempt(
 ) -> bool:
     """Record the outcome of the attempt that leased the message; False when its lease ran out
     and another worker took it over (nothing is changed)."""
-    result = await session.execute(
-        update(EmailMessage)
-        .where(
-            EmailMessage.id == message_id,
-            EmailMessage.status == SENDING,
-            EmailMessage.attempts == attempts,
+    return bool(await finish_attempts(session, [(message_id, attempts)], values=values))
+
+
+async def finish_attempts(
+    session: AsyncSession, leases: Sequence[tuple[str, int]], *, values: dict[str, Any]
+) -> set[str]:
+    """Record the same outcome for the attempts that leased these (message id, attempts); the
+    ids actually changed: a message whose lease ran out and another worker took over is left
+    alone. One statement per chunk of messages."""
+    done: set[str] = set()
+    for start in range(0, len(leases), _CHUNK):
+        chunk = leases[start : start + _CHUNK]
+        result = await session.execute(
+            update(EmailMessage)
+            .where(
+                tuple_(EmailMessage.id, EmailMessage.attempts).in_(chunk),
+                EmailMessage.status == SENDING,
+            )
+            .values(**values)
+            .returning(EmailMessage.id)
+            .execution_options(synchronize_session=False)
         )
-        .values(**values)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        done.update(result.scalars())
+    return done
 
 
-async def add_withdrawal_token(session: AsyncSession, values: dict[str, Any]) -> None:
-    """Insert the order's token unless it has one."""
-    await session.execute(_insert_ignoring_duplicates(session, WithdrawalToken), [values])
+_CHUNK = 500
+"""Rows per statement, well under the bound-parameter limits of both engines."""
+
+
+async def add_withdrawal_tokens(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert each order's token unless it has one: one multi-row `INSERT` per chunk."""
+    for start in range(0, len(rows), _CHUNK):
+        insert = _insert_ignoring_duplicates(session, WithdrawalToken)
+        await session.execute(insert.values(list(rows[start : start + _CHUNK])))
+
+
+async def withdrawal_tokens(
+    session: AsyncSession, order_ids: Collection[str]
+) -> dict[str, WithdrawalToken]:
+    ids = list(order_ids)
+    found: dict[str, WithdrawalToken] = {}
+    for start in range(0, len(ids), _CHUNK):
+        stmt = (
+            select(WithdrawalToken)
+            .where(WithdrawalToken.order_id.in_(ids[start : start + _CHUNK]))
+            .execution_options(populate_existing=True)
+        )
+        found.update((t.order_id, t) for t in (await session.execute(stmt)).scalars())
+    return found
 
 
 async def withdrawal_token(session: AsyncSession, order_id: str) -> WithdrawalToken | None:

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -232,28 +232,49 @@ async def withdrawal_token(
     """The order's withdrawal token and its expiry, made on first use. Only the token's hash
     is stored; the token is re-derived from the stored nonce, so a resent e-mail carries the
     same link. If the secret key changed, an unused token is renewed."""
-    nonce = secrets.token_hex(16)
-    token = _derive_token(key, order_id, nonce)
-    await repository.add_withdrawal_token(
+    tokens = await withdrawal_tokens(session, [order_id], key=key, now=now, valid_days=valid_days)
+    return tokens[order_id]
+
+
+async def withdrawal_tokens(
+    session: AsyncSession,
+    order_ids: Collection[str],
+    *,
+    key: bytes,
+    now: datetime,
+    valid_days: int,
+) -> dict[str, tuple[str, datetime]]:
+    """`withdrawal_token` for each of the orders, with one multi-row insert and one select for
+    them all (a renewal, after the secret key changed, is one update per order)."""
+    nonces = {order_id: secrets.token_hex(16) for order_id in dict.fromkeys(order_ids)}
+    if not nonces:
+        return {}
+    await repository.add_withdrawal_tokens(
         session,
-        {
-            "order_id": order_id,
-            "nonce": nonce,
-            "token_hash": _hash_token(token),
-            "expires_at": now + timedelta(days=valid_days),
-            "used_at": None,
-            "created_at": now,
-        },
+        [
+            {
+                "order_id": order_id,
+                "nonce": nonce,
+                "token_hash": _hash_token(_derive_token(key, order_id, nonce)),
+                "expires_at": now + timedelta(days=valid_days),
+                "used_at": None,
+                "created_at": now,
+            }
+            for order_id, nonce in nonces.items()
+        ],
     )
-    stored = await repository.withdrawal_token(session, order_id)
-    assert stored is not None
-    token = _derive_token(key, order_id, stored.nonce)
-    if not hmac.compare_digest(_hash_token(token), stored.token_hash):
-        token = _derive_token(key, order_id, nonce)
-        await repository.renew_withdrawal_token(
-            session, order_id=order_id, nonce=nonce, token_hash=_hash_token(token)
-        )
-    return token, stored.expires_at
+    stored = await repository.withdrawal_tokens(session, nonces)
+    tokens: dict[str, tuple[str, datetime]] = {}
+    for order_id, nonce in nonces.items():
+        row = stored[order_id]
+        token = _derive_token(key, order_id, row.nonce)
+        if not hmac.compare_digest(_hash_token(token), row.token_hash):
+            token = _derive_token(key, order_id, nonce)
+            await repository.renew_withdrawal_token(
+                session, order_id=order_id, nonce=nonce, token_hash=_hash_token(token)
+            )
+        tokens[order_id] = (token, row.expires_at)
+    return tokens
 
 
 async def verify_withdrawal_token(

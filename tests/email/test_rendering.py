@@ -1,14 +1,17 @@
 """Every message renders in every locale, from complete catalogs, with the locale's money,
 dates and durations."""
 
+import random
 import re
 from datetime import UTC, datetime, timedelta
+from email import policy
 from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
 
-from kohort.email.rendering import LOCALE_DIR, LOCALES, Formatter, render, zone
+from kohort.email import rendering
+from kohort.email.rendering import LOCALE_DIR, LOCALES, Formatter, compose, render, zone
 from kohort.email.service import KINDS
 
 NOW = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)
@@ -107,3 +110,28 @@ def test_dates_are_in_the_organizations_timezone() -> None:
     assert "July 1, 2031" in text and "6:30" in text
     context["fmt"] = Formatter(locale="en_US", timezone=zone("Asia/Tokyo"), currency="EUR", now=NOW)
     assert "July 2, 2031" in " ".join(render("GROUP_EXPIRED", "en_US", context).text.split())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_composed_bytes_are_those_of_the_default_policy(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The faster header policy writes exactly what `email.policy.default` writes."""
+    rendered = render(kind, "de_DE", _context("de_DE"))
+
+    def composed() -> bytes:
+        random.seed(7)  # the same multipart boundary
+        message = compose(
+            rendered,
+            message_id=f"msg_{kind}",
+            sender_name="Größenwahn & Söhne <Shop>, sehr lang " * 3,
+            mail_from="Kohort <no-reply@kohort.example>",
+            to="jürgen@example.com",
+            now=NOW,
+        )
+        return message.as_bytes() + message.as_bytes(policy=policy.SMTP)
+
+    assert rendering.POLICY is not policy.default
+    fast = [composed(), composed()]
+    monkeypatch.setattr(rendering, "POLICY", policy.default)
+    assert fast == [composed()] * 2

@@ -245,3 +245,29 @@ async def test_cashback_sent_is_mailed_and_a_withdrawal_token_is_single_use_and_
         )
         assert not await verify_withdrawal_token(session, creator["id"], token, now)
         assert not await verify_withdrawal_token(session, "ord_unknown", token, now)
+
+
+async def test_an_outcome_is_not_recorded_over_a_lease_taken_over(
+    mail_client: httpx.AsyncClient, mail_db: Database, mail_settings: Settings, shop: Org
+) -> None:
+    await deliver(mail_db, mail_settings)
+    await new_group(mail_client, shop.sk_test)
+    await new_group(mail_client, shop.sk_test)
+    await plan(mail_db)
+    start = clock.now()
+    async with mail_db.write() as session:
+        first = await repository.claim_due(session, now=start, lease_until=start + LEASE, limit=10)
+    later = start + LEASE
+    async with mail_db.write() as session:
+        again = await repository.claim_due(session, now=later, lease_until=later + LEASE, limit=1)
+    sent = {"status": repository.SENT, "sent_at": later, "last_error": None}
+    async with mail_db.write() as session:
+        stale = [(m.id, 1) for m in first]
+        assert await repository.finish_attempts(session, stale, values=sent) == {
+            m.id for m in first if m.id != again[0].id
+        }
+        assert await repository.finish_attempts(session, [(again[0].id, 2)], values=sent) == {
+            again[0].id
+        }
+    rows = await outbox(mail_db, shop.id)
+    assert sorted((r.status, r.attempts) for r in rows) == [("sent", 1), ("sent", 2)]
