@@ -35,6 +35,7 @@ from kohort.order.endpoints import router as order_router
 from kohort.organization.endpoints import router as organization_router
 from kohort.payout.endpoints import router as payout_router
 from kohort.payout_batch.endpoints import router as payout_batch_router
+from kohort.share.endpoints import router as share_router
 from kohort.test_helpers.endpoints import router as test_helpers_router
 from kohort.webhook.endpoints import deliveries_router as webhook_deliveries_router
 from kohort.webhook.endpoints import events_router as webhook_events_router
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         webhook_deliveries_router,
         test_helpers_router,
         withdrawal_router,
+        share_router,
     ):
         app.include_router(router)
     install_openapi(app)

@@ -52,6 +52,11 @@ def supported(locale: str | None) -> str:
 
 def negotiate(accept_language: str | None) -> str:
     """The best of the supported locales for an `Accept-Language` header (no order known)."""
+    return match(accept_language) or DEFAULT_LOCALE
+
+
+def match(accept_language: str | None) -> str | None:
+    """The best of the supported locales for an `Accept-Language` header; None if none fits."""
     wanted: list[tuple[float, str]] = []
     for part in (accept_language or "").split(","):
         tag, _, params = part.strip().partition(";")
@@ -68,7 +73,7 @@ def negotiate(accept_language: str | None) -> str:
         found = Locale.negotiate(preferred, LOCALES, sep="_")
     except (UnknownLocaleError, ValueError):
         found = None
-    return str(found) if found is not None else DEFAULT_LOCALE
+    return str(found) if found is not None else None
 
 
 def money(cents: int, currency: str, locale: str) -> str:
