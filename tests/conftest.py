@@ -6,6 +6,7 @@ so tests never see each other's rows and need no cleanup.
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -56,12 +57,29 @@ def settings(data_dir: Path) -> Settings:
     return Settings(database_url=fresh_database_url(data_dir), data_dir=data_dir)
 
 
-@pytest.fixture(scope="session")
-async def db(settings: Settings) -> AsyncIterator[Database]:
+@asynccontextmanager
+async def migrated_database(settings: Settings) -> AsyncIterator[Database]:
+    """The database of `settings`, migrated to head, disposed of on exit."""
     database = create_database(settings)
     await migrations.upgrade(database.engine)
-    yield database
-    await database.dispose()
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@asynccontextmanager
+async def api_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on `app` through ASGI (no server)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kohort.test") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    async with migrated_database(settings) as database:
+        yield database
 
 
 @pytest.fixture(scope="session")
@@ -71,8 +89,7 @@ def app(settings: Settings, db: Database) -> FastAPI:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kohort.test") as client:
+    async with api_client(app) as client:
         yield client
 
 

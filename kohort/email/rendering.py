@@ -2,7 +2,6 @@
 files on first use, Jinja2 templates (a text and an HTML part), money, dates and durations
 formatted by Babel in the message's locale and the organization's timezone."""
 
-import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,11 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_time, format_timedelta, get_datetime_format
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 from babel.support import Translations
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
+
+from kohort import i18n
 
 HERE = Path(__file__).parent
 LOCALE_DIR = HERE / "locale"
@@ -30,29 +29,12 @@ TEMPLATE_DIR = HERE / "templates"
 LOCALES = ("fr_FR", "en_US", "en_GB", "de_DE", "es_ES", "it_IT", "nl_NL")
 
 
-@lru_cache
 def translations(locale: str) -> Translations:
-    """The locale's catalog, compiled from its `.po` file in memory (no build step)."""
-    with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        catalog = read_po(po, locale=locale)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(fp=compiled)
+    return i18n.catalog(LOCALE_DIR, locale)
 
 
-@lru_cache
 def environment(locale: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIR),
-        autoescape=select_autoescape(["html"], default_for_string=False),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=StrictUndefined,
-    )
-    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
-    return env
+    return i18n.environment(TEMPLATE_DIR, LOCALE_DIR, locale)
 
 
 @dataclass(frozen=True)

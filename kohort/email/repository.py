@@ -90,14 +90,6 @@ async def organizations(
     return {org.id: org for org in (await session.execute(stmt)).scalars()}
 
 
-async def finish_attempt(
-    session: AsyncSession, *, message_id: str, attempts: int, values: dict[str, Any]
-) -> bool:
-    """Record the outcome of the attempt that leased the message; False when its lease ran out
-    and another worker took it over (nothing is changed)."""
-    return bool(await finish_attempts(session, [(message_id, attempts)], values=values))
-
-
 async def finish_attempts(
     session: AsyncSession, leases: Sequence[tuple[str, int]], *, values: dict[str, Any]
 ) -> set[str]:

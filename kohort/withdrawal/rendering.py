@@ -1,19 +1,16 @@
 """The withdrawal pages: Jinja2 templates (autoescaped HTML) with their own gettext catalogs,
 compiled from the `.po` files on first use, in the seven locales of the e-mails."""
 
-import io
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 from babel.support import Translations
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
+from kohort import i18n
 from kohort.email.rendering import LOCALES
 
 HERE = Path(__file__).parent
@@ -22,28 +19,12 @@ TEMPLATE_DIR = HERE / "templates"
 DEFAULT_LOCALE = "fr_FR"
 
 
-@lru_cache
 def translations(locale: str) -> Translations:
-    with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        catalog = read_po(po, locale=locale)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(fp=compiled)
+    return i18n.catalog(LOCALE_DIR, locale)
 
 
-@lru_cache
 def environment(locale: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIR),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=StrictUndefined,
-    )
-    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
-    return env
+    return i18n.environment(TEMPLATE_DIR, LOCALE_DIR, locale)
 
 
 def supported(locale: str | None) -> str:

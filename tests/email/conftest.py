@@ -14,11 +14,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
 
-from kohort import migrations
 from kohort.config import Settings
-from kohort.db import Database, create_database
+from kohort.db import Database
 from kohort.main import create_app
-from tests.conftest import fresh_database_url
+from tests.conftest import api_client, fresh_database_url, migrated_database
 from tests.factories import Org, make_organization
 
 PUBLIC_URL = "https://cashback.example"
@@ -111,10 +110,8 @@ def mail_settings(request: pytest.FixtureRequest, mail_dir: Path, smtp: SMTPServ
 
 @pytest.fixture(scope="module")
 async def mail_db(mail_settings: Settings) -> AsyncIterator[Database]:
-    database = create_database(mail_settings)
-    await migrations.upgrade(database.engine)
-    yield database
-    await database.dispose()
+    async with migrated_database(mail_settings) as database:
+        yield database
 
 
 @pytest.fixture(scope="module")
@@ -124,8 +121,7 @@ def mail_app(mail_settings: Settings, mail_db: Database) -> FastAPI:
 
 @pytest.fixture
 async def mail_client(mail_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=mail_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kohort.test") as client:
+    async with api_client(mail_app) as client:
         yield client
 
 

@@ -8,11 +8,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from kohort import migrations
 from kohort.config import Settings
-from kohort.db import Database, create_database
+from kohort.db import Database
 from kohort.main import create_app
-from tests.conftest import fresh_database_url
+from tests.conftest import api_client, fresh_database_url, migrated_database
 from tests.factories import Org, make_organization
 
 
@@ -26,10 +25,8 @@ def sepa_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 async def sepa_db(sepa_settings: Settings) -> AsyncIterator[Database]:
-    database = create_database(sepa_settings)
-    await migrations.upgrade(database.engine)
-    yield database
-    await database.dispose()
+    async with migrated_database(sepa_settings) as database:
+        yield database
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +36,7 @@ def sepa_app(sepa_settings: Settings, sepa_db: Database) -> FastAPI:
 
 @pytest.fixture
 async def sepa_client(sepa_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=sepa_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kohort.test") as client:
+    async with api_client(sepa_app) as client:
         yield client
 
 
