@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, create_engine, insert, text
+from sqlalchemy import Table, bindparam, create_engine, insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -39,10 +39,13 @@ from bench.api import kohort, pg_reachable, recreate_pg
 from kohort import clock
 from kohort.config import Settings
 from kohort.db import create_database
+from kohort.event.sql_objects import object_sql
+from kohort.group.schemas import GroupRead
 from kohort.group_settings.service import get_settings, snapshot
 from kohort.ids import new_id, new_share_code, share_key
 from kohort.models import Customer, Order, PaymentGroup
 from kohort.models.base import UTCDateTime
+from kohort.order.schemas import OrderRead
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(
@@ -310,9 +313,11 @@ def run_workers(label: str, seeded: Seeded, processes: int, groups: int) -> Run:
 
 def verify(engine: Any, seeded: Seeded, groups: int) -> str:
     """Every group ended exactly once (one end event each), every member of a completed group
-    got one `order.cashback_available` and the cashback of `expected_cashback`."""
+    got one `order.cashback_available` and the cashback of `expected_cashback`, and each such
+    event's object carries the order's stored id, status and cashback."""
     pg = not seeded.url.startswith("sqlite")
     group_id = "data->>'id'" if pg else "json_extract(data, '$.id')"
+    field = (lambda key: f"e.data->>'{key}'") if pg else (lambda key: f"e.data ->> '$.{key}'")
     with engine.connect() as c:
         scalar = lambda sql: int(c.execute(text(sql)).scalar_one())  # noqa: E731
         still_open = scalar("SELECT count(*) FROM payment_groups WHERE status = 'OPEN'")
@@ -337,6 +342,13 @@ def verify(engine: Any, seeded: Seeded, groups: int) -> str:
             f"OR o.amount_cashback IS NULL OR o.amount_cashback <> "
             f"({expected_cashback(seeded.settings)}))"
         )
+        # Each event's object is the order as stored (id, status, cashback).
+        stale_events = scalar(
+            f"SELECT count(*) FROM events AS e JOIN orders AS o ON o.id = {field('id')} "
+            "WHERE e.type = 'order.cashback_available' AND "
+            f"(CAST({field('amountCashback')} AS BIGINT) IS DISTINCT FROM o.amount_cashback "
+            f"OR {field('status')} <> o.status)"
+        )
     problems = []
     if still_open:
         problems.append(f"{still_open} still OPEN")
@@ -346,6 +358,8 @@ def verify(engine: Any, seeded: Seeded, groups: int) -> str:
         problems.append(f"{member_events} cashback events for {members} members")
     if wrong:
         problems.append(f"{wrong} orders with an unexpected cashback or status")
+    if stale_events:
+        problems.append(f"{stale_events} cashback events unlike their order")
     return "OK" if not problems else "FAIL (" + "; ".join(problems) + ")"
 
 
@@ -379,24 +393,17 @@ def expected_cashback(settings: dict[str, Any]) -> str:
 
 
 def baseline_statements(pg: bool, settings: dict[str, Any]) -> list[str]:
+    dialect = "postgresql" if pg else "sqlite"
     if pg:
-        event_id = "'evt_' || substr(md5(random()::text || {key}), 1, 14)"
-        obj = "jsonb_build_object"
+        event_id = "'evt_' || encode(substring(uuid_send(gen_random_uuid()) FROM 10 FOR 7), 'hex')"
     else:
         event_id = "'evt_' || lower(hex(randomblob(7)))"
-        obj = "json_object"
     due = "g.status = 'OPEN' AND g.expires_at <= :now"
     cashback = expected_cashback(settings)
-    order_json = (
-        f"{obj}('id', o.id, 'object', 'order', 'status', o.status, 'amount', o.amount, "
-        "'amountCashback', o.amount_cashback, 'paymentGroupId', o.payment_group_id, "
-        "'customerId', o.customer_id, 'livemode', o.livemode)"
-    )
-    group_json = (
-        f"{obj}('id', g.id, 'object', 'payment_group', 'status', g.status, "
-        "'participantsCount', g.participants_count, 'shareId', g.share_id, "
-        "'livemode', g.livemode)"
-    )
+    # The events' data are the full API objects, as the worker records them (the same final
+    # state): the SQL that composes them is the worker's own, checked against the models.
+    order_json = object_sql(OrderRead, cast(Table, Order.__table__), "o", dialect)
+    group_json = object_sql(GroupRead, cast(Table, PaymentGroup.__table__), "g", dialect)
     return [
         # Members of the groups that complete: cashback and CASHBACK_AVAILABLE.
         f"UPDATE orders AS o SET amount_cashback = {cashback}, status = 'CASHBACK_AVAILABLE', "
@@ -405,7 +412,7 @@ def baseline_statements(pg: bool, settings: dict[str, Any]) -> list[str]:
         "AND o.status = 'CREATED'",
         # One order.cashback_available per member (the orders just moved).
         "INSERT INTO events (id, type, organization_id, livemode, data, created_at) "
-        f"SELECT {event_id.format(key='o.id')}, 'order.cashback_available', o.organization_id, "
+        f"SELECT {event_id}, 'order.cashback_available', o.organization_id, "
         f"o.livemode, {order_json}, :now FROM orders AS o "
         "WHERE o.status = 'CASHBACK_AVAILABLE' AND o.updated_at = :now",
         f"UPDATE payment_groups AS g SET status = 'COMPLETED', completed_at = :now, "
@@ -413,7 +420,7 @@ def baseline_statements(pg: bool, settings: dict[str, Any]) -> list[str]:
         f"UPDATE payment_groups AS g SET status = 'EXPIRED', updated_at = :now, "
         f"updated_by = 'system' WHERE {due} AND g.participants_count <= 1",
         "INSERT INTO events (id, type, organization_id, livemode, data, created_at) "
-        f"SELECT {event_id.format(key='g.id')}, CASE g.status WHEN 'COMPLETED' "
+        f"SELECT {event_id}, CASE g.status WHEN 'COMPLETED' "
         "THEN 'payment_group.succeeded' ELSE 'payment_group.expired' END, g.organization_id, "
         f"g.livemode, {group_json}, :now FROM payment_groups AS g "
         "WHERE g.status IN ('COMPLETED', 'EXPIRED') AND g.updated_at = :now",

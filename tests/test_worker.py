@@ -22,7 +22,7 @@ from kohort.models import Event, IdempotencyKey, PaymentGroup
 from kohort.worker import MAX_ATTEMPTS, Failures, Worker
 from tests.conftest import fresh_database_url
 from tests.factories import Org, bearer
-from tests.order.api import new_group
+from tests.order.api import join, new_group
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -272,12 +272,20 @@ async def test_a_bad_group_fails_alone_and_the_rest_of_its_batch_ends(
     """Groups end a batch per transaction; when the batch fails it is rolled back and its
     groups are ended one by one, so only the bad one is left OPEN, backed off, and counted."""
     with time_machine.travel(datetime.now(UTC) - timedelta(hours=2), tick=False):
-        ids = [(await new_group(client, org.sk_test))["id"] for _ in range(5)]
+        groups = [await new_group(client, org.sk_test) for _ in range(5)]
+        await join(client, org.sk_test, groups[2]["shareId"])
+    ids = [group["id"] for group in groups]
     bad = ids[2]
     async with db.write() as session:
+        # A snapshot the API could never write (percentages have two decimals at most): the
+        # cashback of the group's completion cannot be computed.
+        snapshot = (
+            await session.execute(select(PaymentGroup.settings).where(PaymentGroup.id == bad))
+        ).scalar_one()
+        for level in snapshot["discountLevels"]:
+            level["value"] = "1.005"
         await session.execute(
-            # A row the API could never write (metadata values are strings): its event fails.
-            update(PaymentGroup).where(PaymentGroup.id == bad).values(metadata_={"k": {"x": 1}})
+            update(PaymentGroup).where(PaymentGroup.id == bad).values(settings=snapshot)
         )
     worker = Worker(db=db, batch_size=10_000)
     failures_before = _sample("kohort_worker_failures_total", kind="end")

@@ -54,6 +54,31 @@ def cashback_amount(discount_type: str, level: DiscountLevel | None, amount: int
     return min(cashback, amount)
 
 
+def cashback_terms(discount_type: str, level: DiscountLevel | None) -> tuple[str, int]:
+    """`cashback_amount` as integers a database applies to each order (`cashback_sql`):
+    ("PERCENTAGE", hundredths of a percent) or ("AMOUNT", cents); no level is ("AMOUNT", 0).
+    Settings hold percentages with two decimals at most (anything finer is refused here)."""
+    if discount_type not in DISCOUNT_TYPES:
+        raise ValueError(f"unknown discount type {discount_type!r}")
+    if level is None:
+        return ("AMOUNT", 0)
+    if discount_type == "PERCENTAGE":
+        hundredths = level.value.scaleb(2)
+        if hundredths != hundredths.to_integral_value():
+            raise ValueError(f"percentage {level.value} has more than two decimals")
+        return ("PERCENTAGE", int(hundredths))
+    return ("AMOUNT", round_half_up(level.value * 100))
+
+
+def cashback_sql(amount: str, kind: str, n: str, *, postgres: bool) -> str:
+    """SQL for the cashback of the order amount `amount` under the terms (`kind`, `n`) of
+    `cashback_terms`: half-up in integer arithmetic ((a * n + 5000) div 10 000 for a
+    percentage), capped at the amount, as `cashback_amount` computes it."""
+    least = "LEAST" if postgres else "min"
+    share = f"({amount} * {n} + 5000) / 10000"
+    return f"{least}({amount}, CASE {kind} WHEN 'PERCENTAGE' THEN {share} ELSE {n} END)"
+
+
 def application_fee(amount: int, fee_percent: Decimal, vat_percent: Decimal = Decimal(20)) -> int:
     """What the merchant owes on a joining order: the fee, then VAT on it, each rounded half-up."""
     fee = round_half_up(Decimal(amount) * fee_percent / 100)

@@ -4,17 +4,19 @@
 that has just filled (the join calls it). Every transition is a conditional update from OPEN:
 whoever loses a race changes nothing, so a group ends exactly once."""
 
-from collections.abc import Collection, Sequence
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kohort.event.service import append_event, append_events, event_row
+from kohort.event.service import append_event
 from kohort.group import repository
-from kohort.group.cashback import DiscountLevel, cashback_amount, level_reached
+from kohort.group.cashback import DiscountLevel, cashback_terms, level_reached
 from kohort.group.schemas import GroupRead
 from kohort.models import Order, PaymentGroup
 from kohort.order import repository as orders
@@ -25,6 +27,11 @@ SYSTEM = "system"
 
 def levels_of(group: PaymentGroup) -> list[DiscountLevel]:
     """The discount levels of the group's settings snapshot."""
+    return snapshot_levels(group.settings)
+
+
+def snapshot_levels(settings: dict[str, Any]) -> list[DiscountLevel]:
+    """The discount levels of a settings snapshot (API shape)."""
     return [
         DiscountLevel(
             id=str(level["id"]),
@@ -32,7 +39,7 @@ def levels_of(group: PaymentGroup) -> list[DiscountLevel]:
             value=Decimal(str(level["value"])),
             participants_to_unlock=int(level["participantsToUnlock"]),
         )
-        for level in group.settings["discountLevels"]
+        for level in settings["discountLevels"]
     ]
 
 
@@ -59,7 +66,7 @@ async def end_group(
 ) -> PaymentGroup | None:
     """End an OPEN group now; None if it was not OPEN any more (someone else ended it)."""
     ended = await end_groups(session, [group_id], now=now, actor=actor)
-    return ended[0] if ended else None
+    return await repository.get(session, group_id) if ended.count else None
 
 
 async def complete_group(
@@ -68,7 +75,19 @@ async def complete_group(
     """OPEN with ≥ 2 members → COMPLETED; every member order gets its cashback and moves to
     CASHBACK_AVAILABLE. None when the group was not OPEN with ≥ 2 members."""
     ended = await end_groups(session, [group_id], now=now, actor=actor, expire=False)
-    return ended[0] if ended else None
+    return await repository.get(session, group_id) if ended.count else None
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The groups `end_groups` ended, by outcome."""
+
+    completed: list[str]
+    expired: list[str]
+
+    @property
+    def count(self) -> int:
+        return len(self.completed) + len(self.expired)
 
 
 async def end_groups(
@@ -78,89 +97,53 @@ async def end_groups(
     now: datetime,
     actor: str = SYSTEM,
     expire: bool = True,
-) -> list[PaymentGroup]:
+) -> Ended:
     """End the OPEN groups among `group_ids`: those with ≥ 2 members COMPLETED, with every
     member order's cashback (CREATED → CASHBACK_AVAILABLE); those alone EXPIRED (unless
-    `expire` is False). The groups that ended, in `group_ids` order.
+    `expire` is False). A group another actor ended first is left out: each ends once.
 
-    Set-based: one conditional UPDATE per outcome, one query for the members, one batch of
-    order updates and one multi-row INSERT of the events, whatever the number of groups. A
-    group another actor ended first is simply left out, so each group ends exactly once."""
-    completed = await repository.transition_many(
+    Set-based, and no row comes into Python but each group's id, status, size and settings:
+    one UPDATE of the groups, one UPDATE … FROM of every member order (the level reached is
+    chosen here, the database applies it to each amount), one INSERT … SELECT of every event
+    with its API object composed by the database."""
+    await session.flush()
+    rows = await repository.end_open(
+        session, group_ids=group_ids, now=now, actor=actor, expire=expire
+    )
+    status = {row[0]: row[1] for row in rows}
+    terms: dict[str, tuple[str, int]] = {}
+    parsed: dict[str, tuple[str, list[DiscountLevel]]] = {}
+    for group_id, group_status, participants, settings in rows:
+        if group_status != repository.COMPLETED:
+            continue
+        if settings not in parsed:
+            snapshot = json.loads(settings)
+            parsed[settings] = (str(snapshot["discountType"]), snapshot_levels(snapshot))
+        discount_type, levels = parsed[settings]
+        terms[group_id] = cashback_terms(discount_type, level_reached(levels, participants))
+    moved = await orders.make_cashback_available(session, terms, now=now, actor=actor)
+    ordered = [group_id for group_id in group_ids if group_id in status]
+    position = {group_id: n for n, group_id in enumerate(ordered)}
+    await repository.record_end_events(
         session,
-        group_ids=group_ids,
-        condition=PaymentGroup.participants_count >= 2,
-        values={
-            "status": repository.COMPLETED,
-            "completed_at": now,
-            "updated_at": now,
-            "updated_by": actor,
-        },
-    )
-    expired: list[PaymentGroup] = []
-    if expire:
-        expired = await repository.transition_many(
-            session,
-            group_ids=group_ids,
-            condition=PaymentGroup.participants_count <= 1,
-            values={"status": repository.EXPIRED, "updated_at": now, "updated_by": actor},
-        )
-    members = await repository.created_member_rows(session, completed)
-    cashback: dict[str, int] = {}
-    events: dict[str, list[dict[str, Any]]] = {}
-    changes = {
-        "status": orders.CASHBACK_AVAILABLE,
-        "updated_at": now,
-        "updated_by": actor,
-    }
-    for group in completed:
-        level = level_reached(levels_of(group), group.participants_count)
-        discount_type = str(group.settings["discountType"])
-        rows = events[group.id] = [_event(group, "payment_group.succeeded", group_data(group), now)]
-        for order in members[group.id]:
-            amount = cashback[order["id"]] = cashback_amount(discount_type, level, order["amount"])
-            data = order_data({**order, **changes, "amount_cashback": amount})
-            rows.append(_event_of(order, "order.cashback_available", data, now))
-    for group in expired:
-        events[group.id] = [_event(group, "payment_group.expired", group_data(group), now)]
-    await orders.make_cashback_available(session, cashback, now=now, actor=actor)
-    _forget_orders(session, cashback)
-    await append_events(
-        session, [row for group_id in group_ids for row in events.get(group_id, [])]
-    )
-    ended = {group.id: group for group in [*completed, *expired]}
-    return [ended[group_id] for group_id in group_ids if group_id in ended]
-
-
-def _event(
-    group: PaymentGroup, event_type: str, data: dict[str, Any], now: datetime
-) -> dict[str, Any]:
-    return event_row(
-        type=event_type,
-        organization_id=group.organization_id,
-        livemode=group.livemode,
-        data=data,
+        groups=ordered,
+        members=[(order_id, position[group_id]) for order_id, group_id in moved],
         now=now,
     )
-
-
-def _event_of(
-    order: RowMapping, event_type: str, data: dict[str, Any], now: datetime
-) -> dict[str, Any]:
-    return event_row(
-        type=event_type,
-        organization_id=order["organization_id"],
-        livemode=order["livemode"],
-        data=data,
-        now=now,
+    _forget(session, set(ordered), set(terms))
+    return Ended(
+        completed=[group_id for group_id in ordered if group_id in terms],
+        expired=[group_id for group_id in ordered if group_id not in terms],
     )
 
 
-def _forget_orders(session: AsyncSession, order_ids: Collection[str]) -> None:
-    """Orders this transaction loaded before their cashback was set are now stale: expire
-    them so that the next access reloads them."""
-    if not order_ids:
-        return
+def _forget(session: AsyncSession, group_ids: set[str], completed: set[str]) -> None:
+    """Groups and member orders this transaction loaded before they ended are now stale (the
+    statements above bypass the session): expire them so that the next access reloads them."""
     for instance in list(session.identity_map.values()):
-        if isinstance(instance, Order) and instance.id in order_ids:
+        state = inspect(instance)
+        stale = (isinstance(instance, PaymentGroup) and state.identity[0] in group_ids) or (
+            isinstance(instance, Order) and state.dict.get("payment_group_id") in completed
+        )
+        if stale:
             session.expire(instance)

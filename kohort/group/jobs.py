@@ -9,7 +9,7 @@ from datetime import datetime
 
 from kohort.db import Database
 from kohort.group import repository
-from kohort.group.ending import SYSTEM, end_groups, record_group_event
+from kohort.group.ending import SYSTEM, Ended, end_groups, record_group_event
 from kohort.metrics import GROUPS_COMPLETED, GROUPS_EXPIRED, REMINDERS_DUE
 from kohort.models import PaymentGroup
 
@@ -54,13 +54,12 @@ async def end_due_group(db: Database, group_id: str, *, now: datetime) -> bool:
             return False
         ended = await end_groups(session, [group_id], now=now)
     _count(ended)
-    return bool(ended)
+    return ended.count > 0
 
 
-def _count(ended: Sequence[PaymentGroup]) -> None:
-    completed = sum(1 for group in ended if group.status == repository.COMPLETED)
-    GROUPS_COMPLETED.inc(completed)
-    GROUPS_EXPIRED.inc(len(ended) - completed)
+def _count(ended: Ended) -> None:
+    GROUPS_COMPLETED.inc(len(ended.completed))
+    GROUPS_EXPIRED.inc(len(ended.expired))
 
 
 class BatchFailed(Exception):

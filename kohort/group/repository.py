@@ -1,17 +1,39 @@
 """Every query on groups; API queries are scoped to an organization and a mode, the
 worker's sweeps (due groups, reminders) run across all of them."""
 
+import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Select, Table, and_, case, exists, func, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import (
+    cast as sql_cast,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.customer.repository import email_key as email_key_of
+from kohort.event.sql_objects import object_sql
+from kohort.group.schemas import GroupRead
 from kohort.http.lists import Kind, ListField
 from kohort.ids import share_key
 from kohort.models import Order, PaymentGroup
+from kohort.models.base import UTCDateTime
+from kohort.order.schemas import OrderRead
 
 OPEN = "OPEN"
 COMPLETED = "COMPLETED"
@@ -101,29 +123,6 @@ async def members_of(
         result[order.payment_group_id].append(order)
     for group_id, orders in result.items():
         orders.sort(key=lambda order: order.customer_id != creators[group_id])
-    return result
-
-
-async def created_member_rows(
-    session: AsyncSession, groups: Sequence[PaymentGroup]
-) -> dict[str, list[RowMapping]]:
-    """The CREATED orders of several groups as plain rows (no ORM objects: the worker ends
-    groups by the thousand), in one query, each group's creator first then in order of
-    joining."""
-    result: dict[str, list[RowMapping]] = {group.id: [] for group in groups}
-    if not groups:
-        return result
-    table = cast(Table, Order.__table__)
-    stmt = (
-        select(table)
-        .where(table.c.payment_group_id.in_(list(result)), table.c.status == "CREATED")
-        .order_by(table.c.created_at, table.c.id)
-    )
-    for row in (await session.execute(stmt)).mappings():
-        result[row["payment_group_id"]].append(row)
-    creators = {group.id: group.customer_id for group in groups}
-    for group_id, rows in result.items():
-        rows.sort(key=lambda row: row["customer_id"] != creators[group_id])
     return result
 
 
@@ -253,21 +252,107 @@ async def claim_due(
     return list((await session.execute(stmt)).scalars())
 
 
-async def transition_many(
-    session: AsyncSession, *, group_ids: Sequence[str], condition: Any, values: dict[str, Any]
-) -> list[PaymentGroup]:
-    """Move the OPEN groups among `group_ids` for which `condition` still holds, in one
-    statement; the groups moved, fresh (those another actor moved first are left out)."""
+async def end_open(
+    session: AsyncSession,
+    *,
+    group_ids: Sequence[str],
+    now: datetime,
+    actor: str,
+    expire: bool,
+) -> list[tuple[str, str, int, str]]:
+    """End the OPEN groups among `group_ids` in one statement: ≥ 2 members → COMPLETED, alone
+    → EXPIRED (only if `expire`). Rows (id, status, participants count, settings snapshot as
+    JSON text) of the groups ended; those another actor moved first are left out."""
     if not group_ids:
         return []
+    table = cast(Table, PaymentGroup.__table__)
+    completes = table.c.participants_count >= 2
+    condition = table.c.status == OPEN
+    if not expire:
+        condition = condition & completes
     stmt = (
-        update(PaymentGroup)
-        .where(PaymentGroup.id.in_(list(group_ids)), PaymentGroup.status == OPEN, condition)
-        .values(**values)
-        .returning(PaymentGroup)
-        .execution_options(populate_existing=True, synchronize_session=False)
+        update(table)
+        .where(table.c.id.in_(list(group_ids)), condition)
+        .values(
+            status=case((completes, COMPLETED), else_=EXPIRED),
+            completed_at=case((completes, literal(now, UTCDateTime())), else_=None),
+            updated_at=now,
+            updated_by=actor,
+        )
+        .returning(
+            table.c.id,
+            table.c.status,
+            table.c.participants_count,
+            sql_cast(table.c.settings, Text),
+        )
     )
-    return list((await session.execute(stmt)).scalars())
+    return [(row[0], row[1], row[2], row[3]) for row in await session.execute(stmt)]
+
+
+async def record_end_events(
+    session: AsyncSession,
+    *,
+    groups: Sequence[str],
+    members: Sequence[tuple[str, int]],
+    now: datetime,
+) -> None:
+    """The events of groups this transaction just ended, composed by the database in one
+    INSERT … SELECT: per group, in the order of `groups`, `payment_group.succeeded` or
+    `payment_group.expired`, then one `order.cashback_available` per member that just got its
+    cashback (`members`: order id, index of its group in `groups`), creator first then in
+    order of joining; each with the API object as data.
+
+    Rows are reached by primary key only, from the ids given: no plan depends on statistics
+    about statuses (which a sweep changes faster than ANALYZE follows) or on joining two
+    lists of ids."""
+    if not groups:
+        return
+    dialect = session.get_bind().dialect.name
+    postgres = dialect == "postgresql"
+    group_json = object_sql(GroupRead, cast(Table, PaymentGroup.__table__), "g", dialect)
+    order_json = object_sql(OrderRead, cast(Table, Order.__table__), "o", dialect)
+    if postgres:
+        ended = (
+            "jsonb_array_elements_text(CAST(:groups AS jsonb)) WITH ORDINALITY "
+            "AS b(group_id, position)"
+        )
+        moved = (
+            "(SELECT value->>0 AS order_id, CAST(value->>1 AS integer) + 1 AS position "
+            "FROM jsonb_array_elements(CAST(:members AS jsonb))) AS m"
+        )
+        event_id = "'evt_' || encode(substring(uuid_send(gen_random_uuid()) FROM 10 FOR 7), 'hex')"
+        no_time, no_text = "CAST(NULL AS timestamp)", "CAST(NULL AS text)"
+    else:
+        ended = "(SELECT key AS position, value AS group_id FROM json_each(:groups)) AS b"
+        moved = (
+            "(SELECT json_extract(value, '$[0]') AS order_id, "
+            "json_extract(value, '$[1]') AS position FROM json_each(:members)) AS m"
+        )
+        event_id = "'evt_' || lower(hex(randomblob(7)))"
+        no_time, no_text = "NULL", "NULL"
+    statement = text(
+        "INSERT INTO events (id, type, organization_id, livemode, data, created_at) "
+        f"SELECT {event_id}, e.type, e.organization_id, e.livemode, e.data, :now FROM ("
+        "SELECT b.position, 0 AS member, 0 AS joiner, "
+        f"{no_time} AS joined_at, {no_text} AS order_id, "
+        "CASE g.status WHEN 'COMPLETED' THEN 'payment_group.succeeded' "
+        "ELSE 'payment_group.expired' END AS type, "
+        f"g.organization_id, g.livemode, {group_json} AS data "
+        f"FROM {ended} JOIN payment_groups AS g ON g.id = b.group_id "
+        "UNION ALL "
+        "SELECT m.position, 1, CASE WHEN o.customer_id = g.customer_id THEN 0 ELSE 1 END, "
+        "o.created_at, o.id, 'order.cashback_available', "
+        f"o.organization_id, o.livemode, {order_json} "
+        f"FROM {moved} JOIN orders AS o ON o.id = m.order_id "
+        "JOIN payment_groups AS g ON g.id = o.payment_group_id"
+        ") AS e ORDER BY e.position, e.member, e.joiner, e.joined_at, e.order_id"
+    ).bindparams(bindparam("now", type_=UTCDateTime()))
+    parameters = {
+        "groups": json.dumps(list(groups)),
+        "members": json.dumps([list(member) for member in members]),
+        "now": now,
+    }
+    await session.execute(statement, parameters)
 
 
 def reminder_due(now: datetime) -> Any:

@@ -1,24 +1,15 @@
 """Every query on orders; every one is scoped to an organization and a mode."""
 
+import json
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import (
-    Integer,
-    Select,
-    String,
-    Table,
-    bindparam,
-    exists,
-    func,
-    select,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Select, bindparam, exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kohort.group.cashback import cashback_sql
 from kohort.http.lists import Kind, ListField
 from kohort.models import Order, PaymentGroup, Payout
+from kohort.models.base import UTCDateTime
 
 CREATED = "CREATED"
 CASHBACK_AVAILABLE = "CASHBACK_AVAILABLE"
@@ -75,36 +66,35 @@ async def client_reference_used(
 
 
 async def make_cashback_available(
-    session: AsyncSession, cashback: dict[str, int], *, now: datetime, actor: str
-) -> None:
-    """Set each order's cashback and move it CREATED → CASHBACK_AVAILABLE: on PostgreSQL one
-    UPDATE … FROM unnest(ids, amounts) for them all; on SQLite (where a batch of statements
-    costs no round trips) one statement per order, sent as one batch."""
-    if not cashback:
-        return
-    table = cast(Table, Order.__table__)
-    changes = {"status": CASHBACK_AVAILABLE, "updated_at": now, "updated_by": actor}
-    if session.get_bind().dialect.name == "postgresql":
-        amounts = (
-            func.unnest(
-                bindparam("order_ids", list(cashback), type_=ARRAY(String)),
-                bindparam("amounts", list(cashback.values()), type_=ARRAY(Integer)),
-            )
-            .table_valued("order_id", "cashback")
-            .render_derived()
+    session: AsyncSession, terms: dict[str, tuple[str, int]], *, now: datetime, actor: str
+) -> list[tuple[str, str]]:
+    """Move the CREATED orders of the groups in `terms` to CASHBACK_AVAILABLE with their
+    cashback, in one UPDATE … FROM for every group: `terms` maps a group id to its cashback
+    terms (`cashback.cashback_terms`), which the database applies to each order's amount.
+    The orders moved, as (order id, group id)."""
+    if not terms:
+        return []
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        source = (
+            "jsonb_to_recordset(CAST(:terms AS jsonb)) AS t(group_id text, kind text, n bigint)"
         )
-        await session.execute(
-            update(table)
-            .where(table.c.id == amounts.c.order_id, table.c.status == CREATED)
-            .values(amount_cashback=amounts.c.cashback, **changes)
+    else:
+        source = (
+            "(SELECT json_extract(value, '$.group_id') AS group_id, "
+            "json_extract(value, '$.kind') AS kind, json_extract(value, '$.n') AS n "
+            "FROM json_each(:terms)) AS t"
         )
-        return
-    await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("order_id"), table.c.status == CREATED)
-        .values(amount_cashback=bindparam("cashback"), **changes),
-        [{"order_id": order_id, "cashback": amount} for order_id, amount in cashback.items()],
-    )
+    cashback = cashback_sql("o.amount", "t.kind", "t.n", postgres=postgres)
+    statement = text(
+        f"UPDATE orders AS o SET amount_cashback = {cashback}, status = '{CASHBACK_AVAILABLE}', "
+        f"updated_at = :now, updated_by = :actor FROM {source} "
+        f"WHERE o.payment_group_id = t.group_id AND o.status = '{CREATED}' "
+        "RETURNING id, payment_group_id"
+    ).bindparams(bindparam("now", type_=UTCDateTime()))
+    rows = [{"group_id": group_id, "kind": kind, "n": n} for group_id, (kind, n) in terms.items()]
+    parameters = {"terms": json.dumps(rows), "now": now, "actor": actor}
+    return [(row[0], row[1]) for row in await session.execute(statement, parameters)]
 
 
 async def move_to_group(
