@@ -30,6 +30,8 @@ log = logging.getLogger("kohort.worker")
 EVENT_RETENTION = timedelta(days=30)
 MAX_ATTEMPTS = 5
 PURGE_BATCH = 1000
+GROUPS_FIRST_SECONDS = 5.0
+"""The longest the other lanes wait, between two of their batches, for due groups to end."""
 
 
 @dataclass
@@ -81,6 +83,11 @@ class Worker:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     failures: Failures = field(default_factory=Failures)
     _next_housekeeping: datetime | None = None
+    _groups_caught_up: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set unless due groups are waiting: the other lanes pause while it is clear."""
+
+    def __post_init__(self) -> None:
+        self._groups_caught_up.set()
 
     async def run(self) -> None:
         """Run every lane until asked to stop: groups (ends, reminders, housekeeping), the
@@ -127,6 +134,7 @@ class Worker:
         """Repeat `step`; a full batch is followed at once by the next, otherwise wait a poll
         interval. A failing step is logged and counted, and tried again after the interval."""
         while not self.stop.is_set():
+            await self._after_due_groups()
             handled = 0
             try:
                 with BATCH_SECONDS.labels(kind=kind).time():
@@ -137,6 +145,14 @@ class Worker:
             if handled >= self.batch_size:
                 continue
             await self._pause()
+
+    async def _after_due_groups(self) -> None:
+        """Wait while due groups are waiting (the groups lane's last sweep came back full),
+        at most GROUPS_FIRST_SECONDS: in one process the lanes share one event loop and, on
+        SQLite, one writer, so a burst of e-mails, deliveries and payouts would otherwise
+        make groups end late. The other lanes catch up as soon as the backlog is gone."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._groups_caught_up.wait(), timeout=GROUPS_FIRST_SECONDS)
 
     async def _pause(self) -> None:
         with contextlib.suppress(TimeoutError):
@@ -151,8 +167,11 @@ class Worker:
             except Exception:
                 log.exception("worker sweep failed")
             if result.full:
+                self._groups_caught_up.clear()
                 continue
+            self._groups_caught_up.set()
             await self._pause()
+        self._groups_caught_up.set()
 
     async def sweep(self) -> Sweep:
         """One pass: end the due groups, then send the due reminders, one batch of each."""

@@ -13,15 +13,16 @@ import pytest
 import time_machine
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from kohort import migrations
 from kohort.config import Settings
 from kohort.db import Database, create_database
 from kohort.models import Event, IdempotencyKey, PaymentGroup
 from kohort.worker import MAX_ATTEMPTS, Failures, Worker
-from tests.conftest import fresh_database_url
-from tests.factories import Org, bearer
+from tests.conftest import fresh_database_url, migrated_database
+from tests.factories import Org, bearer, make_organization
+from tests.factories.groups import seed_due_groups
 from tests.order.api import join, new_group
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -363,3 +364,54 @@ async def test_a_worker_does_only_its_lanes(
             select(PaymentGroup.status).where(PaymentGroup.id == group["id"])
         )
     assert status == "OPEN"
+
+
+async def test_other_lanes_wait_while_due_groups_are_waiting(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """In one process the lanes share one event loop (and, on SQLite, one writer): while the
+    groups lane has a backlog, the others pause between their batches, so a burst of fan-out
+    work cannot make groups end late. They catch up once the groups are done."""
+    fresh = settings.model_copy(
+        update={
+            "database_url": fresh_database_url(tmp_path, "_lanes"),
+            "worker_lanes": {"groups", "dispatch"},
+        }
+    )
+    async with migrated_database(fresh) as database:
+        shop = await make_organization(database)
+        await seed_due_groups(database, organization_id=shop.id, count=600, members=(2, 6))
+        worker = Worker(db=database, settings=fresh, batch_size=50, poll_seconds=0.05)
+        task = asyncio.create_task(worker.run())
+
+        async def undispatched() -> int:
+            async with database.read() as session:
+                return int(
+                    await session.scalar(select(func.count()).where(Event.dispatched_at.is_(None)))
+                    or 0
+                )
+
+        async def all_done() -> None:
+            while True:
+                if not await _open_count(database) and not await undispatched():
+                    return
+                await asyncio.sleep(0.05)
+
+        try:
+            await asyncio.wait_for(all_done(), timeout=60)
+        finally:
+            worker.stop.set()
+            await asyncio.wait_for(task, timeout=10)
+        async with database.read() as session:
+            last_end = await session.scalar(select(func.max(PaymentGroup.updated_at)))
+            events = await session.scalar(select(func.count()).select_from(Event))
+            early = await session.scalar(select(func.count()).where(Event.dispatched_at < last_end))
+    assert events is not None and events > 40 * 50  # many batches of fan-out work
+    # At most the batches in flight when the backlog was seen (one per lane round).
+    assert early is not None and early <= 2 * 50, early
+
+
+async def _open_count(database: Database) -> int:
+    async with database.read() as session:
+        stmt = select(func.count()).where(PaymentGroup.status == "OPEN")
+        return int(await session.scalar(stmt) or 0)
