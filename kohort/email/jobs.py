@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from kohort import clock
 from kohort.config import Settings
 from kohort.db import Database
 from kohort.email import repository, sending
 from kohort.email.rendering import Formatter, compose, render, zone
-from kohort.email.service import CASHBACK_AVAILABLE, withdrawal_tokens
+from kohort.email.service import CASHBACK_AVAILABLE, GROUP_REMINDER, withdrawal_tokens
 from kohort.metrics import EMAILS_FAILED, EMAILS_RETRIED, EMAILS_SENT
 from kohort.models import EmailMessage, Organization
 from kohort.secret_key import secret_key
@@ -101,6 +103,7 @@ async def _claim(db: Database, settings: Settings, *, now: datetime, limit: int)
         messages = await repository.claim_due(
             session, now=now, lease_until=now + LEASE, limit=limit
         )
+        messages = await _drop_stale_reminders(session, messages)
         if not messages:
             return []
         shops = await repository.organizations(session, {m.organization_id for m in messages})
@@ -125,6 +128,32 @@ async def _claim(db: Database, settings: Settings, *, now: datetime, limit: int)
         _outgoing(settings, m, shops.get(m.organization_id), links.get(m.id, {}), now)
         for m in messages
     ]
+
+
+async def _drop_stale_reminders(
+    session: AsyncSession, messages: list[EmailMessage]
+) -> list[EmailMessage]:
+    """A reminder tells the creator they are still alone: one whose group has since been
+    joined, ended or canceled (its send was delayed: retries, a backlog) is not sent but
+    recorded as skipped. The other messages, to send."""
+    reminders = [m for m in messages if m.kind == GROUP_REMINDER]
+    if not reminders:
+        return messages
+    alone = await repository.groups_still_alone(
+        session, {str(m.data.get("groupId")) for m in reminders}
+    )
+    stale = [m for m in reminders if str(m.data.get("groupId")) not in alone]
+    if stale:
+        await repository.finish_attempts(
+            session,
+            [(m.id, m.attempts) for m in stale],
+            values={"status": repository.SKIPPED, "last_error": STALE_REMINDER},
+        )
+    skipped = {m.id for m in stale}
+    return [m for m in messages if m.id not in skipped]
+
+
+STALE_REMINDER = "Not sent: the group is no longer waiting for friends."
 
 
 def _outgoing(

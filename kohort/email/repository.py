@@ -8,12 +8,22 @@ from sqlalchemy import Insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kohort.models import Customer, EmailMessage, Event, Order, Organization, WithdrawalToken
+from kohort.models import (
+    Customer,
+    EmailMessage,
+    Event,
+    Order,
+    Organization,
+    PaymentGroup,
+    WithdrawalToken,
+)
 
 PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
+SKIPPED = "skipped"
+"""Not sent because what it says stopped being true (a reminder to a group no longer alone)."""
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, model: Any) -> Insert:
@@ -81,6 +91,18 @@ async def claim_due(
             message.status, message.attempts = SENDING, message.attempts + 1
             message.next_attempt_at = lease_until
     return messages
+
+
+async def groups_still_alone(session: AsyncSession, group_ids: Collection[str]) -> set[str]:
+    """The groups among `group_ids` still OPEN with their creator alone (a reminder holds)."""
+    if not group_ids:
+        return set()
+    stmt = select(PaymentGroup.id).where(
+        PaymentGroup.id.in_(set(group_ids)),
+        PaymentGroup.status == "OPEN",
+        PaymentGroup.participants_count == 1,
+    )
+    return set((await session.execute(stmt)).scalars())
 
 
 async def organizations(

@@ -139,6 +139,10 @@ async def _new_group(session: AsyncSession, event: Event) -> list[Planned]:
 
 
 async def _reminder(session: AsyncSession, event: Event) -> list[Planned]:
+    """Only while the creator is still alone (it is checked again when sending)."""
+    group = await groups.get(session, str(event.data["id"]))
+    if group is None or group.status != "OPEN" or group.participants_count != 1:
+        return []
     return await _to_creator(session, event, GROUP_REMINDER)
 
 

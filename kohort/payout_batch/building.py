@@ -30,6 +30,12 @@ def message_id(batch_id: str, now: datetime) -> str:
     return f"KOHORT-{now:%Y%m%d}-{batch_id.partition('_')[2].upper()}"
 
 
+def end_to_end_id(payout_id: str) -> str:
+    """The transfer's `EndToEndId`: the payout id in the EPC's restricted character set (no
+    `_`): `po_0123456789abcd` → `po-0123456789abcd`."""
+    return payout_id.replace("_", "-")
+
+
 def _remittance(shop: str, order: Order | None, payout: Payout) -> str:
     reference = (order.client_reference_id if order else None) or payout.order_id
     return f"Cashback {shop} - order {reference}"
@@ -60,7 +66,7 @@ async def _transfers(
             await mark_failed(session, payout_id=payout.id, now=now, error=UNREADABLE_IBAN)
             continue
         transfer = pain001.Transfer(
-            end_to_end_id=payout.id,
+            end_to_end_id=end_to_end_id(payout.id),
             creditor_name=payout.account_holder_name or "",
             iban=iban,
             amount=payout.amount,

@@ -4,12 +4,17 @@ Test mode sends anywhere over http or https (a developer receives on `http://loc
 Live mode needs `https://` and a host whose every address is public: no private, loopback,
 link-local, multicast, reserved or unspecified address. The operator setting
 `webhook_allow_private_destinations` lifts the address rule (self-hosting); https stays.
-The rule is checked when a URL is set and again before every live attempt (DNS can change).
+The rule is checked when a URL is set and again before every live attempt (DNS can change),
+and a live attempt connects to the very address that was checked (the request goes to that
+IP, with the URL's host name in `Host` and in TLS's SNI and certificate check): a name that
+resolves to a public address for the check and to a private one a moment later (DNS
+rebinding) cannot reach the private one.
 """
 
 import asyncio
 import ipaddress
 import socket
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -44,29 +49,46 @@ async def _addresses(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(str(answer[4][0]).partition("%")[0]) for answer in answers]
 
 
+@dataclass(frozen=True)
+class Verdict:
+    refusal: str | None
+    """Why webhooks may not be sent to the URL in this mode, or None when they may."""
+    address: IPAddress | None = None
+    """The checked address the request must go to, when the host is a name that was resolved
+    for the check (None: connect as the URL says)."""
+
+
 async def refusal(url: str, *, livemode: bool, allow_private: bool) -> str | None:
     """Why webhooks may not be sent to `url` in this mode, or None when they may."""
+    return (await check(url, livemode=livemode, allow_private=allow_private)).refusal
+
+
+async def check(url: str, *, livemode: bool, allow_private: bool) -> Verdict:
+    """Whether webhooks may be sent to `url` in this mode, and where to connect."""
     if not livemode:
-        return None
+        return Verdict(None)
     parts = urlsplit(url)
     if parts.scheme.lower() != "https":
-        return "Live-mode webhook endpoints need an https:// URL."
+        return Verdict("Live-mode webhook endpoints need an https:// URL.")
     if allow_private:
-        return None
+        return Verdict(None)
     host = (parts.hostname or "").rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):
-        return f"'{host}' is a loopback destination; live mode sends to public addresses only."
+        return Verdict(
+            f"'{host}' is a loopback destination; live mode sends to public addresses only."
+        )
     try:
         addresses = await _addresses(host, parts.port or 443)
     except (OSError, UnicodeError, TimeoutError, ValueError):
-        return f"The host '{host}' could not be resolved."
+        return Verdict(f"The host '{host}' could not be resolved.")
     if not addresses:
-        return f"The host '{host}' could not be resolved."
+        return Verdict(f"The host '{host}' could not be resolved.")
     for address in addresses:
         kind = _kind(address)
         if kind is not None:
-            return (
+            return Verdict(
                 f"'{host}' resolves to {address}, a {kind} address; "
                 "live mode sends to public addresses only."
             )
-    return None
+    literal = any(str(address) == host.strip("[]") for address in addresses)
+    return Verdict(None, None if literal else addresses[0])

@@ -95,15 +95,37 @@ async def _read_start(response: httpx.Response) -> bytes:
     return kept[:BODY_KEPT]
 
 
-async def _post(client: httpx.AsyncClient, attempt: Attempt, time_limit: float) -> Outcome:
+def pinned(url: str, address: destinations.IPAddress | None) -> tuple[str, dict[str, str], Any]:
+    """Where to send a request for `url`: the URL, extra headers and httpx extensions. With an
+    `address`, the request goes to that IP while `Host`, TLS's SNI and the certificate check
+    keep the URL's host name."""
+    if address is None:
+        return url, {}, None
+    parts = httpx.URL(url)
+    target = parts.copy_with(host=str(address))
+    name = parts.raw_host.decode("ascii")
+    return str(target), {"host": parts.netloc.decode("ascii")}, {"sni_hostname": name}
+
+
+async def _post(
+    client: httpx.AsyncClient,
+    attempt: Attempt,
+    time_limit: float,
+    address: destinations.IPAddress | None = None,
+) -> Outcome:
     started = time.perf_counter()
     status: int | None = None
     body: str | None = None
     try:
         async with asyncio.timeout(time_limit):
-            request_headers = headers(attempt, clock.now())
+            target, extra, extensions = pinned(attempt.url, address)
+            request_headers = {**headers(attempt, clock.now()), **extra}
             async with client.stream(
-                "POST", attempt.url, content=attempt.body.encode(), headers=request_headers
+                "POST",
+                target,
+                content=attempt.body.encode(),
+                headers=request_headers,
+                extensions=extensions,
             ) as response:
                 status = response.status_code
                 body = _clean((await _read_start(response)).decode("utf-8", "replace"), BODY_KEPT)
@@ -138,8 +160,9 @@ async def send_all(
     """Send every attempt, `concurrency` at a time in all and at most PER_ENDPOINT at a time
     to one endpoint, each endpoint over a pooled client of its own (httpx's pool costs grow
     with its connections squared). A live-mode URL is checked again first (its DNS may have
-    changed): a refused one is a failed attempt, and no request goes out."""
-    refusals: dict[str, asyncio.Task[str | None]] = {}
+    changed): a refused one is a failed attempt, and no request goes out; an allowed one goes
+    to the address that was checked."""
+    verdicts: dict[str, asyncio.Task[destinations.Verdict]] = {}
     gate = asyncio.Semaphore(concurrency)
     per_endpoint = min(concurrency, PER_ENDPOINT)
     limits = httpx.Limits(max_connections=per_endpoint, max_keepalive_connections=per_endpoint)
@@ -163,18 +186,18 @@ async def send_all(
         async def one(attempt: Attempt) -> Outcome:
             if not attempt.active:
                 return Outcome(attempt, False, sent=False, error="The endpoint is disabled.")
+            address = None
             if attempt.livemode:
-                if attempt.url not in refusals:
-                    refusals[attempt.url] = asyncio.ensure_future(
-                        destinations.refusal(
-                            attempt.url, livemode=True, allow_private=allow_private
-                        )
+                if attempt.url not in verdicts:
+                    verdicts[attempt.url] = asyncio.ensure_future(
+                        destinations.check(attempt.url, livemode=True, allow_private=allow_private)
                     )
-                reason = await refusals[attempt.url]
-                if reason is not None:
-                    return Outcome(attempt, False, sent=False, error=f"Not sent: {reason}")
+                verdict = await verdicts[attempt.url]
+                if verdict.refusal is not None:
+                    return Outcome(attempt, False, sent=False, error=f"Not sent: {verdict.refusal}")
+                address = verdict.address
             client, endpoint_gate = client_for(attempt.endpoint_id)
             async with endpoint_gate, gate:
-                return await _post(client, attempt, time_limit)
+                return await _post(client, attempt, time_limit, address)
 
         return list(await asyncio.gather(*(one(a) for a in attempts)))

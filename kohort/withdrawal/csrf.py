@@ -1,6 +1,8 @@
-"""CSRF protection of the withdrawal form: a random nonce in an HttpOnly, SameSite=Strict
+"""CSRF protection of the withdrawal form: a random nonce in an HttpOnly, SameSite=Lax
 cookie, and in the form HMAC(secret key, order id + nonce). Another site can neither read
-the cookie nor compute the field, so it cannot submit the form in the shopper's name."""
+the cookie nor compute the field, and a cross-site POST does not carry a Lax cookie, so it
+cannot submit the form in the shopper's name. Lax, not Strict: the link arrives from a
+webmail (another site), and a second tab opened from it must find the same nonce."""
 
 import base64
 import hashlib

@@ -106,7 +106,7 @@ def _answer(
             nonce,
             path=csrf.COOKIE_PATH,
             httponly=True,
-            samesite="strict",
+            samesite="lax",
             secure=_settings(request).base_url.startswith("https://"),
         )
     return response

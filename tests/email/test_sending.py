@@ -1,7 +1,7 @@
 """The outbox: retries on transient SMTP failures, none on permanent ones, nothing lost or
 sent twice when the server is down, leases of dead workers, the .eml fallback, replays."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -14,9 +14,15 @@ from kohort import clock
 from kohort.config import Settings
 from kohort.db import Database
 from kohort.email import repository
-from kohort.email.jobs import LEASE, MAX_ATTEMPTS, RETRY_DELAYS
-from kohort.email.service import plan_messages, verify_withdrawal_token, withdrawal_token
+from kohort.email.jobs import LEASE, MAX_ATTEMPTS, RETRY_DELAYS, STALE_REMINDER
+from kohort.email.service import (
+    GROUP_REMINDER,
+    plan_messages,
+    verify_withdrawal_token,
+    withdrawal_token,
+)
 from kohort.event.service import append_event
+from kohort.group.jobs import remind
 from kohort.models import Event, WithdrawalToken
 from kohort.secret_key import secret_key
 from tests.email.conftest import SMTPServer, free_port
@@ -271,3 +277,34 @@ async def test_an_outcome_is_not_recorded_over_a_lease_taken_over(
         }
     rows = await outbox(mail_db, shop.id)
     assert sorted((r.status, r.attempts) for r in rows) == [("sent", 1), ("sent", 2)]
+
+
+async def test_a_reminder_to_a_group_joined_before_it_is_sent_is_skipped(
+    mail_client: httpx.AsyncClient,
+    mail_db: Database,
+    mail_settings: Settings,
+    smtp: SMTPServer,
+    shop: Org,
+) -> None:
+    """A reminder says "you are still alone": when a friend joins between the reminder's
+    planning and its sending (a backlog, SMTP retries), it is recorded as skipped, not sent;
+    the other group's reminder still goes out."""
+    await deliver(mail_db, mail_settings)
+    joined = await new_group(mail_client, shop.sk_test)
+    lonely = await new_group(mail_client, shop.sk_test)
+    await deliver(mail_db, mail_settings)
+    with time_machine.travel(datetime.fromisoformat(joined["midExpireAt"]) + timedelta(seconds=1)):
+        for group in (joined, lonely):
+            assert await remind(mail_db, group["id"], now=clock.now())
+        await plan(mail_db)
+        reminders = [r for r in await outbox(mail_db, shop.id) if r.kind == GROUP_REMINDER]
+        assert [r.status for r in reminders] == ["pending", "pending"]
+        friend = await join(mail_client, shop.sk_test, joined["shareId"])
+        await send(mail_db, mail_settings)
+    rows = {r.recipient: r for r in await outbox(mail_db, shop.id) if r.kind == GROUP_REMINDER}
+    assert rows[joined["creatorEmail"]].status == "skipped"
+    assert rows[joined["creatorEmail"]].last_error == STALE_REMINDER
+    assert rows[lonely["creatorEmail"]].status == "sent"
+    assert len(smtp.inbox.to(lonely["creatorEmail"])) == 2  # welcome, then the reminder
+    assert len(smtp.inbox.to(joined["creatorEmail"])) == 1  # the welcome only
+    assert friend["joinError"] is None

@@ -121,14 +121,15 @@ async def test_the_days_batch_is_a_valid_pain001_file_with_each_transfer(
         for tx in info.findall("p:CdtTrfTxInf", NS)
     }
     payouts = [(await payouts_of(sepa_client, shop.sk_live, o["id"]))[0] for o in orders]
+    assert all("_" not in end_to_end for end_to_end in transfers)  # the EPC's character set
     assert transfers == {
-        payouts[0]["id"]: (
+        payouts[0]["id"].replace("_", "-"): (
             Decimal("12.34"),
             "Ada Lovelace",
             "FR7630006000011234567890189",
             f"Cashback Chez Ada - order {orders[0]['id']}",
         ),
-        payouts[1]["id"]: (
+        payouts[1]["id"].replace("_", "-"): (
             Decimal("5.00"),
             "Zoe Muller",
             "DE89370400440532013000",

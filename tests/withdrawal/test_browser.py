@@ -2,9 +2,14 @@
 `kohort serve`: the e-mailed link, an invalid IBAN (error next to the field, which has the
 focus), a valid one (processing page), then the used link."""
 
+import html
 import os
 import shutil
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -76,3 +81,62 @@ async def test_the_emailed_link_takes_an_iban_in_a_real_browser(
         [payout] = await payouts_of(client, server.keys["sk_live"], str(order["id"]))
         assert payout["method"] == "sepa_transfer"
         assert payout["accountHolderName"] == "Ada Lovelace"
+
+
+async def test_two_tabs_opened_from_the_email_both_keep_a_working_form(
+    server: Server, browser: Browser
+) -> None:
+    """The e-mail is another site: a shopper who opens the link twice (two tabs) and submits
+    the first one must not be refused. The CSRF cookie is SameSite=Lax, so the second visit,
+    a top-level navigation from another site, sends it and the page keeps its nonce (with
+    Strict it would not, and the second tab's new nonce would void the first tab's form)."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+        order, url = await live_order_with_link(client, server, locale="en_GB")
+        assert url.startswith("http://127.0.0.1:")
+        with _mail_page(url) as mail_url:
+            context = await browser.new_context()
+            mail = await context.new_page()
+            await mail.goto(mail_url)
+            tabs = []
+            for _ in range(2):
+                async with context.expect_page() as opened:
+                    await mail.get_by_role("link").click()
+                tab = await opened.value
+                await tab.wait_for_load_state()
+                assert await tab.locator("h1").inner_text() == "Withdraw your cashback"
+                tabs.append(tab)
+            first = tabs[0]
+            await first.get_by_label("Account holder name").fill("Ada Lovelace")
+            await first.get_by_label("IBAN").fill("FR76 3000 6000 0112 3456 7890 189")
+            async with first.expect_navigation():
+                await first.get_by_role("button").click()
+            assert await first.locator("h1").inner_text() == "Your cashback is on its way"
+            await context.close()
+        [payout] = await payouts_of(client, server.keys["sk_live"], str(order["id"]))
+        assert payout["accountHolderName"] == "Ada Lovelace"
+
+
+@contextmanager
+def _mail_page(link: str) -> Iterator[str]:
+    """A page on another site (`localhost`, not `127.0.0.1`) holding the e-mail's link."""
+    body = f'<!doctype html><a href="{html.escape(link)}" target="_blank">Withdraw</a>'.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    mail_server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=mail_server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{mail_server.server_address[1]}/mail"
+    finally:
+        mail_server.shutdown()
+        mail_server.server_close()
