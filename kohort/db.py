@@ -5,11 +5,15 @@ SQLite runs in WAL mode with a busy timeout; a *write* session begins its transa
 read sessions use plain deferred transactions and never block anyone. Within one process,
 SQLite writers also queue on an asyncio lock first: they wait their turn in order instead of
 polling the file lock with SQLite's sleeping busy handler (which makes for long tail latencies).
+Background writers (the worker's outbox lanes, marked with `background_writes`) let waiting
+API writers go first, for at most `BACKGROUND_PATIENCE` seconds per transaction.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,51 @@ from sqlalchemy.pool import NullPool
 from kohort.config import Settings
 
 _WRITE_OPTION = "kohort_write"
+BACKGROUND_PATIENCE = 0.25
+"""Seconds a background writer waits for the API's waiting writers before it queues anyway
+(so the outbox lanes still move under a steady stream of requests)."""
+_BACKGROUND: ContextVar[bool] = ContextVar("kohort_background_writes", default=False)
+
+
+@contextlib.contextmanager
+def background_writes() -> Iterator[None]:
+    """Within this block (this task), write transactions are background work: on SQLite they
+    give way to the API's waiting writers (see `WriterQueue`)."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
+
+
+class WriterQueue:
+    """One SQLite writer at a time in this process, in order of arrival, except that a
+    background writer first waits (at most BACKGROUND_PATIENCE) until no foreground writer
+    is waiting or writing."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._foreground = 0
+        self._no_foreground = asyncio.Event()
+        self._no_foreground.set()
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if _BACKGROUND.get():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._no_foreground.wait(), BACKGROUND_PATIENCE)
+            async with self._lock:
+                yield
+            return
+        self._foreground += 1
+        self._no_foreground.clear()
+        try:
+            async with self._lock:
+                yield
+        finally:
+            self._foreground -= 1
+            if not self._foreground:
+                self._no_foreground.set()
 
 
 @dataclass(frozen=True)
@@ -35,7 +84,7 @@ class Database:
     read_sessions: async_sessionmaker[AsyncSession]
     write_sessions: async_sessionmaker[AsyncSession]
     is_sqlite: bool
-    _writer: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _writer: WriterQueue = field(default_factory=WriterQueue, repr=False)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -55,7 +104,7 @@ class Database:
         if not self.is_sqlite:
             yield
             return
-        async with self._writer:
+        async with self._writer.turn():
             yield
 
     @asynccontextmanager

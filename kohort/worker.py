@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from kohort import clock
 from kohort.config import Settings
-from kohort.db import Database
+from kohort.db import Database, background_writes
 from kohort.email.jobs import send_due
 from kohort.event.jobs import fan_out
 from kohort.event.repository import purge_older_than
@@ -132,19 +132,21 @@ class Worker:
 
     async def _lane(self, kind: str, step: Callable[[], Awaitable[int]]) -> None:
         """Repeat `step`; a full batch is followed at once by the next, otherwise wait a poll
-        interval. A failing step is logged and counted, and tried again after the interval."""
-        while not self.stop.is_set():
-            await self._after_due_groups()
-            handled = 0
-            try:
-                with BATCH_SECONDS.labels(kind=kind).time():
-                    handled = await step()
-            except Exception:
-                log.exception("worker lane failed", extra={"lane": kind})
-                WORKER_FAILURES.labels(kind=kind).inc()
-            if handled >= self.batch_size:
-                continue
-            await self._pause()
+        interval. A failing step is logged and counted, and tried again after the interval.
+        Its writes are background work: on SQLite, waiting API requests write first."""
+        with background_writes():
+            while not self.stop.is_set():
+                await self._after_due_groups()
+                handled = 0
+                try:
+                    with BATCH_SECONDS.labels(kind=kind).time():
+                        handled = await step()
+                except Exception:
+                    log.exception("worker lane failed", extra={"lane": kind})
+                    WORKER_FAILURES.labels(kind=kind).inc()
+                if handled >= self.batch_size:
+                    continue
+                await self._pause()
 
     async def _after_due_groups(self) -> None:
         """Wait while due groups are waiting (the groups lane's last sweep came back full),

@@ -1,5 +1,7 @@
 """The database layer: SQLite configured for concurrent use, write transactions IMMEDIATE."""
 
+import asyncio
+import contextlib
 import sqlite3
 
 import pytest
@@ -7,7 +9,7 @@ from sqlalchemy import make_url, text
 from sqlalchemy.exc import IntegrityError
 
 from kohort.config import Settings
-from kohort.db import Database
+from kohort.db import BACKGROUND_PATIENCE, Database, WriterQueue, background_writes
 
 
 @pytest.fixture
@@ -71,3 +73,61 @@ async def test_foreign_keys_are_enforced(db: Database) -> None:
                     "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
                 )
             )
+
+
+async def test_waiting_api_writers_go_before_background_writers() -> None:
+    """On SQLite one writer writes at a time: a worker lane's transaction that arrives while
+    an API request writes waits until the API writers queued meanwhile are done."""
+    queue = WriterQueue()
+    order: list[str] = []
+    first_holds, release = asyncio.Event(), asyncio.Event()
+
+    async def write(name: str, *, background: bool = False, hold: asyncio.Event | None = None):
+        with background_writes() if background else contextlib.nullcontext():
+            async with queue.turn():
+                order.append(name)
+                if hold is not None:
+                    first_holds.set()
+                    await hold.wait()
+
+    api_first = asyncio.create_task(write("api 1", hold=release))
+    await first_holds.wait()
+    lane = asyncio.create_task(write("lane", background=True))
+    await asyncio.sleep(0.01)
+    api_second = asyncio.create_task(write("api 2"))
+    await asyncio.sleep(0.01)
+    release.set()
+    await asyncio.gather(api_first, lane, api_second)
+    assert order == ["api 1", "api 2", "lane"]
+
+
+async def test_a_background_writer_is_not_starved_by_a_stream_of_api_writers() -> None:
+    """Under a steady stream of API writes, a lane still writes after BACKGROUND_PATIENCE."""
+    queue = WriterQueue()
+    stop = asyncio.Event()
+    written: list[float] = []
+
+    requests: list[asyncio.Task[None]] = []
+
+    async def api_stream() -> None:
+        while not stop.is_set():  # a request every 20 ms, each writing for 30 ms
+            requests.append(asyncio.create_task(api_write()))
+            await asyncio.sleep(0.02)
+
+    async def api_write() -> None:
+        async with queue.turn():
+            await asyncio.sleep(0.03)
+
+    async def lane() -> None:
+        with background_writes():
+            started = asyncio.get_running_loop().time()
+            async with queue.turn():
+                written.append(asyncio.get_running_loop().time() - started)
+
+    stream = asyncio.create_task(api_stream())
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(lane(), timeout=10)
+    stop.set()
+    await stream
+    await asyncio.gather(*requests)
+    assert written and BACKGROUND_PATIENCE <= written[0] < BACKGROUND_PATIENCE + 1

@@ -5,6 +5,7 @@ import contextlib
 import os
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from kohort.config import Settings
 from kohort.db import create_database
 from kohort.main import create_app
 from tests.conftest import fresh_database_url
+
+KOHORT = str(Path(sys.executable).with_name("kohort"))
+"""The `kohort` command installed in the virtualenv running the tests (as `make run` runs it)."""
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -101,10 +105,7 @@ async def _serve(database_url: str, port: int, data_dir: Path) -> asyncio.subpro
         "COLUMNS": "200",
     }
     return await asyncio.create_subprocess_exec(
-        "uv",
-        "run",
-        "--no-sync",
-        "kohort",
+        KOHORT,
         "serve",
         cwd=PROJECT,
         env=env,

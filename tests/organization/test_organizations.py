@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import re
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ from kohort.config import Settings
 from kohort.db import Database
 from tests.factories import Org, bearer, make_organization
 from tests.shapes import ORGANIZATION_FIELDS, TIMESTAMP, assert_error
+
+KOHORT = str(Path(sys.executable).with_name("kohort"))
+"""The `kohort` command installed in the virtualenv running the tests (as `make run` runs it)."""
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -256,10 +260,7 @@ async def run_cli(settings: Settings, *args: str) -> tuple[int, str, str]:
     env = {**os.environ, "KOHORT_DATABASE_URL": settings.database_url}
     env["KOHORT_DATA_DIR"] = str(settings.data_dir)
     process = await asyncio.create_subprocess_exec(
-        "uv",
-        "run",
-        "--no-sync",
-        "kohort",
+        KOHORT,
         *args,
         cwd=REPO,
         env=env,
