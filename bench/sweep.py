@@ -39,7 +39,7 @@ from bench.api import kohort, pg_reachable, recreate_pg
 from kohort import clock
 from kohort.config import Settings
 from kohort.db import create_database
-from kohort.event.sql_objects import object_sql
+from kohort.event.sql_objects import event_id_sql, object_sql
 from kohort.group.schemas import GroupRead
 from kohort.group_settings.service import get_settings, snapshot
 from kohort.ids import new_id, new_share_code, share_key
@@ -394,10 +394,7 @@ def expected_cashback(settings: dict[str, Any]) -> str:
 
 def baseline_statements(pg: bool, settings: dict[str, Any]) -> list[str]:
     dialect = "postgresql" if pg else "sqlite"
-    if pg:
-        event_id = "'evt_' || encode(substring(uuid_send(gen_random_uuid()) FROM 10 FOR 7), 'hex')"
-    else:
-        event_id = "'evt_' || lower(hex(randomblob(7)))"
+    event_id = event_id_sql(dialect)
     due = "g.status = 'OPEN' AND g.expires_at <= :now"
     cashback = expected_cashback(settings)
     # The events' data are the full API objects, as the worker records them (the same final

@@ -5,6 +5,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -249,22 +250,13 @@ async def test_a_full_batch_is_followed_at_once_by_the_next(
     with time_machine.travel(datetime.now(UTC) - timedelta(hours=2), tick=False):
         ids = [(await new_group(client, org.sk_test))["id"] for _ in range(7)]
     worker = Worker(db=db, batch_size=2, poll_seconds=60)
-    task = asyncio.create_task(worker.run())
 
-    async def all_ended() -> None:
-        while True:
-            async with db.read() as session:
-                stmt = select(PaymentGroup.status).where(PaymentGroup.id.in_(ids))
-                statuses = set((await session.execute(stmt)).scalars())
-            if statuses == {"EXPIRED"}:
-                return
-            await asyncio.sleep(0.05)
+    async def all_ended() -> bool:
+        async with db.read() as session:
+            stmt = select(PaymentGroup.status).where(PaymentGroup.id.in_(ids))
+            return set((await session.execute(stmt)).scalars()) == {"EXPIRED"}
 
-    try:
-        await asyncio.wait_for(all_ended(), timeout=10)
-    finally:
-        worker.stop.set()
-        await asyncio.wait_for(task, timeout=10)
+    await _run_until(worker, all_ended, seconds=10)
 
 
 async def test_a_bad_group_fails_alone_and_the_rest_of_its_batch_ends(
@@ -344,21 +336,13 @@ async def test_a_worker_does_only_its_lanes(
         settings=settings.model_copy(update={"worker_lanes": {"dispatch"}}),
         poll_seconds=0.05,
     )
-    task = asyncio.create_task(worker.run())
 
-    async def dispatched() -> None:
-        while True:
-            async with db.read() as session:
-                stmt = select(Event.dispatched_at).where(Event.organization_id == org.id)
-                if all(at is not None for at in (await session.execute(stmt)).scalars()):
-                    return
-            await asyncio.sleep(0.05)
+    async def dispatched() -> bool:
+        async with db.read() as session:
+            stmt = select(Event.dispatched_at).where(Event.organization_id == org.id)
+            return all(at is not None for at in (await session.execute(stmt)).scalars())
 
-    try:
-        await asyncio.wait_for(dispatched(), timeout=10)
-    finally:
-        worker.stop.set()
-        await asyncio.wait_for(task, timeout=10)
+    await _run_until(worker, dispatched, seconds=10)
     async with db.read() as session:
         status = await session.scalar(
             select(PaymentGroup.status).where(PaymentGroup.id == group["id"])
@@ -382,26 +366,15 @@ async def test_other_lanes_wait_while_due_groups_are_waiting(
         shop = await make_organization(database)
         await seed_due_groups(database, organization_id=shop.id, count=600, members=(2, 6))
         worker = Worker(db=database, settings=fresh, batch_size=50, poll_seconds=0.05)
-        task = asyncio.create_task(worker.run())
 
-        async def undispatched() -> int:
+        async def all_done() -> bool:
             async with database.read() as session:
-                return int(
-                    await session.scalar(select(func.count()).where(Event.dispatched_at.is_(None)))
-                    or 0
-                )
+                open_group = select(PaymentGroup.id).where(PaymentGroup.status == "OPEN")
+                undispatched = select(Event.id).where(Event.dispatched_at.is_(None))
+                waiting = select(open_group.exists() | undispatched.exists())
+                return not await session.scalar(waiting)
 
-        async def all_done() -> None:
-            while True:
-                if not await _open_count(database) and not await undispatched():
-                    return
-                await asyncio.sleep(0.05)
-
-        try:
-            await asyncio.wait_for(all_done(), timeout=60)
-        finally:
-            worker.stop.set()
-            await asyncio.wait_for(task, timeout=10)
+        await _run_until(worker, all_done, seconds=60)
         async with database.read() as session:
             last_end = await session.scalar(select(func.max(PaymentGroup.updated_at)))
             events = await session.scalar(select(func.count()).select_from(Event))
@@ -411,7 +384,20 @@ async def test_other_lanes_wait_while_due_groups_are_waiting(
     assert early is not None and early <= 2 * 50, early
 
 
-async def _open_count(database: Database) -> int:
-    async with database.read() as session:
-        stmt = select(func.count()).where(PaymentGroup.status == "OPEN")
-        return int(await session.scalar(stmt) or 0)
+async def _run_until(
+    worker: Worker, done: Callable[[], Awaitable[bool]], *, seconds: float
+) -> None:
+    """Run `worker` until `done()` holds (checked every 50 ms), then stop it."""
+    task = asyncio.create_task(worker.run())
+
+    async def wait() -> None:
+        while True:
+            if await done():
+                return
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(wait(), timeout=seconds)
+    finally:
+        worker.stop.set()
+        await asyncio.wait_for(task, timeout=10)

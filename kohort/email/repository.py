@@ -8,6 +8,7 @@ from sqlalchemy import Insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kohort.group.repository import OPEN
 from kohort.models import (
     Customer,
     EmailMessage,
@@ -94,12 +95,13 @@ async def claim_due(
 
 
 async def groups_still_alone(session: AsyncSession, group_ids: Collection[str]) -> set[str]:
-    """The groups among `group_ids` still OPEN with their creator alone (a reminder holds)."""
+    """The groups among `group_ids` still OPEN with their creator alone (a reminder holds;
+    `service.still_alone` on a loaded group)."""
     if not group_ids:
         return set()
     stmt = select(PaymentGroup.id).where(
         PaymentGroup.id.in_(set(group_ids)),
-        PaymentGroup.status == "OPEN",
+        PaymentGroup.status == OPEN,
         PaymentGroup.participants_count == 1,
     )
     return set((await session.execute(stmt)).scalars())

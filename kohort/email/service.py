@@ -123,6 +123,8 @@ async def _to_creator(session: AsyncSession, event: Event, kind: str) -> list[Pl
     if found is None:
         return []
     group, members = found
+    if kind == GROUP_REMINDER and not still_alone(group):
+        return []  # a friend joined, or the group ended, since the reminder fell due
     creator = next((o for o in members if o.customer_id == group.customer_id), None)
     if creator is None or creator.status == CANCELED:
         return []
@@ -138,11 +140,13 @@ async def _new_group(session: AsyncSession, event: Event) -> list[Planned]:
     return await _to_creator(session, event, NEW_GROUP)
 
 
+def still_alone(group: PaymentGroup) -> bool:
+    """What a reminder says: the group is OPEN and its creator alone (checked again when the
+    message is sent: `repository.groups_still_alone`)."""
+    return group.status == groups.OPEN and group.participants_count == 1
+
+
 async def _reminder(session: AsyncSession, event: Event) -> list[Planned]:
-    """Only while the creator is still alone (it is checked again when sending)."""
-    group = await groups.get(session, str(event.data["id"]))
-    if group is None or group.status != "OPEN" or group.participants_count != 1:
-        return []
     return await _to_creator(session, event, GROUP_REMINDER)
 
 

@@ -16,6 +16,13 @@ from sqlalchemy.types import TypeEngine
 from kohort.models.base import UTCDateTime
 
 
+def event_id_sql(dialect: str) -> str:
+    """SQL for a new event id, `evt_` and 14 random hex digits, as `new_id("evt")` makes."""
+    if dialect == "postgresql":
+        return "'evt_' || encode(substring(uuid_send(gen_random_uuid()) FROM 10 FOR 7), 'hex')"
+    return "'evt_' || lower(hex(randomblob(7)))"
+
+
 @cache
 def object_sql(model: type[BaseModel], table: Table, alias: str, dialect: str) -> str:
     """SQL for the JSON object of `model` built from the row `alias` of `table` (`dialect`:

@@ -71,11 +71,11 @@ async def end_group(
 
 async def complete_group(
     session: AsyncSession, group_id: str, *, now: datetime, actor: str = SYSTEM
-) -> PaymentGroup | None:
+) -> bool:
     """OPEN with ≥ 2 members → COMPLETED; every member order gets its cashback and moves to
-    CASHBACK_AVAILABLE. None when the group was not OPEN with ≥ 2 members."""
+    CASHBACK_AVAILABLE. False when the group was not OPEN with ≥ 2 members."""
     ended = await end_groups(session, [group_id], now=now, actor=actor, expire=False)
-    return await repository.get(session, group_id) if ended.count else None
+    return ended.count > 0
 
 
 @dataclass(frozen=True)

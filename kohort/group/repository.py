@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.customer.repository import email_key as email_key_of
-from kohort.event.sql_objects import object_sql
+from kohort.event.sql_objects import event_id_sql, object_sql
 from kohort.group.schemas import GroupRead
 from kohort.http.lists import Kind, ListField
 from kohort.ids import share_key
@@ -320,7 +320,6 @@ async def record_end_events(
             "(SELECT value->>0 AS order_id, CAST(value->>1 AS integer) + 1 AS position "
             "FROM jsonb_array_elements(CAST(:members AS jsonb))) AS m"
         )
-        event_id = "'evt_' || encode(substring(uuid_send(gen_random_uuid()) FROM 10 FOR 7), 'hex')"
         no_time, no_text = "CAST(NULL AS timestamp)", "CAST(NULL AS text)"
     else:
         ended = "(SELECT key AS position, value AS group_id FROM json_each(:groups)) AS b"
@@ -328,11 +327,11 @@ async def record_end_events(
             "(SELECT json_extract(value, '$[0]') AS order_id, "
             "json_extract(value, '$[1]') AS position FROM json_each(:members)) AS m"
         )
-        event_id = "'evt_' || lower(hex(randomblob(7)))"
         no_time, no_text = "NULL", "NULL"
     statement = text(
         "INSERT INTO events (id, type, organization_id, livemode, data, created_at) "
-        f"SELECT {event_id}, e.type, e.organization_id, e.livemode, e.data, :now FROM ("
+        f"SELECT {event_id_sql(dialect)}, e.type, e.organization_id, e.livemode, e.data, :now "
+        "FROM ("
         "SELECT b.position, 0 AS member, 0 AS joiner, "
         f"{no_time} AS joined_at, {no_text} AS order_id, "
         "CASE g.status WHEN 'COMPLETED' THEN 'payment_group.succeeded' "

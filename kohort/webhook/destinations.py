@@ -37,12 +37,19 @@ def _kind(address: IPAddress) -> str | None:
     return next((name for name, matches in checks if matches), None)
 
 
+def _literal(host: str) -> IPAddress | None:
+    """`host` as an address when it is an IP literal, else None (a name)."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
 async def _addresses(host: str, port: int) -> list[IPAddress]:
     """The addresses `host` stands for: itself if it is an IP literal, else its DNS answer."""
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
+    literal = _literal(host)
+    if literal is not None:
+        return [literal]
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
         answers = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -90,5 +97,4 @@ async def check(url: str, *, livemode: bool, allow_private: bool) -> Verdict:
                 f"'{host}' resolves to {address}, a {kind} address; "
                 "live mode sends to public addresses only."
             )
-    literal = any(str(address) == host.strip("[]") for address in addresses)
-    return Verdict(None, None if literal else addresses[0])
+    return Verdict(None, None if _literal(host) else addresses[0])

@@ -308,3 +308,16 @@ async def test_a_reminder_to_a_group_joined_before_it_is_sent_is_skipped(
     assert len(smtp.inbox.to(lonely["creatorEmail"])) == 2  # welcome, then the reminder
     assert len(smtp.inbox.to(joined["creatorEmail"])) == 1  # the welcome only
     assert friend["joinError"] is None
+
+
+async def test_a_reminder_to_a_group_joined_before_it_is_planned_is_not_planned(
+    mail_client: httpx.AsyncClient, mail_db: Database, mail_settings: Settings, shop: Org
+) -> None:
+    await deliver(mail_db, mail_settings)
+    group = await new_group(mail_client, shop.sk_test)
+    with time_machine.travel(datetime.fromisoformat(group["midExpireAt"]) + timedelta(seconds=1)):
+        assert await remind(mail_db, group["id"], now=clock.now())
+        await join(mail_client, shop.sk_test, group["shareId"])
+        await plan(mail_db)
+    kinds = [r.kind for r in await outbox(mail_db, shop.id) if r.recipient == group["creatorEmail"]]
+    assert "NEW_GROUP" in kinds and GROUP_REMINDER not in kinds
