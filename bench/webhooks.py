@@ -80,7 +80,7 @@ async def _endpoints(url: str, organization_id: str, receiver: str) -> None:
                     organization_id=organization_id,
                     livemode=False,
                     data=WebhookEndpointCreate(url=f"{receiver}/hook/{n}", events=["*"]),
-                    allow_private=False,
+                    allow_private=True,
                 )
     finally:
         await db.dispose()
@@ -195,6 +195,7 @@ def bench_engine(label: str, url: str, tmp: str, args: argparse.Namespace) -> li
         "KOHORT_LOG_LEVEL": "WARNING",
         "KOHORT_WORKER_BATCH_SIZE": "500",
         "KOHORT_WORKER_POLL_SECONDS": "0.05",
+        "KOHORT_WEBHOOK_ALLOW_PRIVATE_DESTINATIONS": "true",
     }
     kohort(env, "migrate")
     organization_id = json.loads(kohort(env, "org", "create", "--name", "Bench", "--json"))[

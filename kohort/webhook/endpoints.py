@@ -50,8 +50,9 @@ async def _endpoint(session: Session, auth: AuthContext, endpoint_id: str) -> We
 async def create_webhook_endpoint(
     payload: WebhookEndpointCreate, request: Request, session: Session, auth: SecretKey
 ) -> WebhookEndpointRead:
-    """An endpoint that receives the events it subscribes to (`events`, or `["*"]`). Live
-    mode: an https:// URL on a public address, else 400 WEBHOOK_URL_NOT_ALLOWED."""
+    """An endpoint that receives the events it subscribes to (`events`, or `["*"]`): an
+    https:// URL on a public address (unless the operator allows private destinations), else
+    400 WEBHOOK_URL_NOT_ALLOWED."""
     endpoint = await service.create_endpoint(
         session,
         organization_id=auth.organization_id,

@@ -10,7 +10,7 @@ class WebhookDeliveryNotFoundError(NotFoundError):
 
 
 class WebhookUrlNotAllowedError(AppError):
-    """A destination the mode refuses: not https in live mode, or not a public address."""
+    """A destination the rules refuse: not https, or not a public address (destinations.py)."""
 
     status = 400
     code = "WEBHOOK_URL_NOT_ALLOWED"

@@ -112,7 +112,10 @@ class WebhookDeliveryRead(ResponseModel):
     attempts: int
     last_attempt_at: Timestamp | None
     last_response_status: int | None
-    last_response_body: str | None = Field(description="The first 1 KB of the last answer.")
+    last_response_body: str | None = Field(
+        description="The last answer's body: its first 256 characters when it is text (text/*, "
+        "JSON, XML; control characters removed), else a note of its size and type."
+    )
     last_error: str | None
     duration_ms: int | None
     next_attempt_at: Timestamp | None

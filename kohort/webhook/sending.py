@@ -3,11 +3,14 @@ under the `svix-*` names) and what came of it. 2xx is a success; anything else, 
 included (never followed), is a failure with the reason kept."""
 
 import asyncio
+import codecs
 import contextlib
 import functools
 import json
+import re
 import ssl
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +23,14 @@ from kohort import clock
 from kohort.webhook import destinations
 
 USER_AGENT = "Kohort-Webhooks/1"
-BODY_KEPT = 1024
+BODY_KEPT = 256
+"""Characters of a text answer the delivery log keeps."""
+BODY_READ = 4 * BODY_KEPT
+"""Bytes of an answer read at most: BODY_KEPT characters of UTF-8 fit in them."""
 ERROR_KEPT = 500
+TEXT_SUFFIXES = ("json", "xml")
+"""application/json, application/problem+json, application/xml, application/atom+xml, …"""
+MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]{1,64}/[a-z0-9!#$&^_.+-]{1,64}")
 PER_ENDPOINT = 8
 """Requests in flight to one endpoint at most."""
 
@@ -86,13 +95,44 @@ def _clean(text: str, limit: int) -> str:
     return text.replace("\x00", "\ufffd")[:limit]
 
 
-async def _read_start(response: httpx.Response) -> bytes:
+async def _read_start(response: httpx.Response) -> tuple[bytes, bool]:
+    """The first BODY_READ bytes of the answer, and whether more followed."""
     kept = b""
     async for chunk in response.aiter_bytes():
         kept += chunk
-        if len(kept) >= BODY_KEPT:
+        if len(kept) > BODY_READ:
             break
-    return kept[:BODY_KEPT]
+    return kept[:BODY_READ], len(kept) > BODY_READ
+
+
+def _is_text(media_type: str) -> bool:
+    kind, _, subtype = media_type.partition("/")
+    return kind == "text" or (kind == "application" and subtype.rpartition("+")[2] in TEXT_SUFFIXES)
+
+
+def _printable(text: str) -> str:
+    """`text` without control and format characters (Unicode Cc and Cf: NUL, escapes, CR,
+    bidi overrides, …) except tab and line feed."""
+    return "".join(c for c in text if c in "\t\n" or unicodedata.category(c) not in ("Cc", "Cf"))
+
+
+async def stored_body(response: httpx.Response) -> str:
+    """What the delivery log keeps of an answer (the tenant reads it). A text one (text/*,
+    JSON, XML): its first BODY_KEPT characters, as UTF-8, `_printable`. Another, or one with
+    no content type: a note of its size and type, never its bytes. An empty one: ""."""
+    start, more = await _read_start(response)
+    if not start:
+        return ""
+    header = response.headers.get("content-type", "")
+    media_type = header.partition(";")[0].strip().lower()
+    if _is_text(media_type):
+        text = codecs.getincrementaldecoder("utf-8")("replace").decode(start, final=not more)
+        return _printable(text)[:BODY_KEPT]
+    size = f"over {BODY_READ}" if more else str(len(start))
+    if not header:
+        return f"(not stored: {size} bytes without a content type)"
+    shown = media_type if MEDIA_TYPE.fullmatch(media_type) else "an invalid content type"
+    return f"(not stored: {size} bytes of {shown})"
 
 
 def pinned(url: str, address: destinations.IPAddress | None) -> tuple[str, dict[str, str], Any]:
@@ -128,7 +168,7 @@ async def _post(
                 extensions=extensions,
             ) as response:
                 status = response.status_code
-                body = _clean((await _read_start(response)).decode("utf-8", "replace"), BODY_KEPT)
+                body = await stored_body(response)
     except TimeoutError:
         error: str | None = f"Timed out after {time_limit:g} s."
     except httpx.HTTPError as exc:
@@ -159,10 +199,10 @@ async def send_all(
 ) -> list[Outcome]:
     """Send every attempt, `concurrency` at a time in all and at most PER_ENDPOINT at a time
     to one endpoint, each endpoint over a pooled client of its own (httpx's pool costs grow
-    with its connections squared). A live-mode URL is checked again first (its DNS may have
-    changed): a refused one is a failed attempt, and no request goes out; an allowed one goes
-    to the address that was checked."""
-    verdicts: dict[str, asyncio.Task[destinations.Verdict]] = {}
+    with its connections squared). The URL is checked again first, in either mode (its DNS
+    may have changed, and so may the operator's setting): a refused one is a failed attempt,
+    and no request goes out; an allowed one goes to the address that was checked."""
+    verdicts: dict[tuple[str, bool], asyncio.Task[destinations.Verdict]] = {}
     gate = asyncio.Semaphore(concurrency)
     per_endpoint = min(concurrency, PER_ENDPOINT)
     limits = httpx.Limits(max_connections=per_endpoint, max_keepalive_connections=per_endpoint)
@@ -186,18 +226,19 @@ async def send_all(
         async def one(attempt: Attempt) -> Outcome:
             if not attempt.active:
                 return Outcome(attempt, False, sent=False, error="The endpoint is disabled.")
-            address = None
-            if attempt.livemode:
-                if attempt.url not in verdicts:
-                    verdicts[attempt.url] = asyncio.ensure_future(
-                        destinations.check(attempt.url, livemode=True, allow_private=allow_private)
+            key = (attempt.url, attempt.livemode)
+            if key not in verdicts:
+                verdicts[key] = asyncio.ensure_future(
+                    destinations.check(
+                        attempt.url, livemode=attempt.livemode, allow_private=allow_private
                     )
-                verdict = await verdicts[attempt.url]
-                if verdict.refusal is not None:
-                    return Outcome(attempt, False, sent=False, error=f"Not sent: {verdict.refusal}")
-                address = verdict.address
+                )
+            verdict = await verdicts[key]
+            if verdict.refusal is not None:
+                error = _clean(f"Not sent: {verdict.refusal}", ERROR_KEPT)
+                return Outcome(attempt, False, sent=False, error=error)
             client, endpoint_gate = client_for(attempt.endpoint_id)
             async with endpoint_gate, gate:
-                return await _post(client, attempt, time_limit, address)
+                return await _post(client, attempt, time_limit, verdict.address)
 
         return list(await asyncio.gather(*(one(a) for a in attempts)))

@@ -1,6 +1,7 @@
 """A real HTTP receiver on loopback for the webhook tests: it records every request under
 its own random path (another test's late delivery to a reused port is not counted), and
-answers what the test scripts: a status per request, a redirect, or a hang."""
+answers what the test scripts: a status per request, a body and its type, a redirect, or a
+hang."""
 
 import secrets
 import ssl
@@ -56,6 +57,9 @@ class Receiver:
     answers: list[int] = field(default_factory=list)
     """Statuses for the next requests, in order; 200 once empty."""
     answer_body: bytes | None = None
+    """The body of every answer; None: `answer <status>`."""
+    answer_type: str | None = "text/plain; charset=utf-8"
+    """The answers' Content-Type; None: no such header."""
     hang_next: int = 0
     """How many of the next requests get no answer until `release` is set."""
     release: threading.Event = field(default_factory=threading.Event)
@@ -102,12 +106,15 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if hang:
                 receiver.release.wait(timeout=30)
                 return
-            self._answer(status, receiver.answer_body or f"answer {status}".encode())
+            answer = receiver.answer_body
+            self._answer(status, f"answer {status}".encode() if answer is None else answer)
 
         def _answer(self, status: int, body: bytes) -> None:
             self.send_response(status)
             if 300 <= status < 400:
                 self.send_header("Location", receiver.url("redirected"))
+            if receiver.answer_type is not None:
+                self.send_header("Content-Type", receiver.answer_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from kohort.config import Settings
@@ -189,16 +190,87 @@ async def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
     assert "redirects are not followed" in delivery["lastError"]
 
 
-async def test_only_the_first_kilobyte_of_the_answer_is_kept(
+async def _stored_body(
     client: httpx.AsyncClient, db: Database, settings: Settings, org: Org, receiver: Receiver
-) -> None:
-    receiver.answer_body = "é".encode() * 3000
+) -> str | None:
+    """What the delivery log kept of the receiver's answer to one event."""
     endpoint = await create_endpoint(client, org.sk_test, receiver.url())
     await new_event(client, org.sk_test)
     await work(db, settings)
     (delivery,) = await deliveries_of(client, org.sk_test, endpoint["id"])
-    assert delivery["status"] == "succeeded"
-    assert delivery["lastResponseBody"] == "é" * 512
+    assert delivery["status"] == "succeeded", delivery
+    body: str | None = delivery["lastResponseBody"]
+    return body
+
+
+async def test_only_the_first_256_characters_of_a_text_answer_are_kept(
+    client: httpx.AsyncClient, db: Database, settings: Settings, org: Org, receiver: Receiver
+) -> None:
+    receiver.answer_body = "é€𝄞".encode() * 3000
+    assert await _stored_body(client, db, settings, org, receiver) == ("é€𝄞" * 86)[:256]
+
+
+async def test_control_and_format_characters_are_removed_from_a_kept_answer(
+    client: httpx.AsyncClient, db: Database, settings: Settings, org: Org, receiver: Receiver
+) -> None:
+    receiver.answer_type = "application/problem+json"
+    receiver.answer_body = (
+        '\ufeff{"a":\x00"\x1b[31mred\x1b[0m",\r\n\t"b":"\u202egnp.exe\x7f\x85"}'.encode()
+    )
+    kept = await _stored_body(client, db, settings, org, receiver)
+    assert kept == '{"a":"[31mred[0m",\n\t"b":"gnp.exe"}'
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/html; charset=utf-8", "application/json", "application/xml", "application/atom+xml"],
+)
+async def test_text_json_and_xml_answers_are_kept(
+    client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    org: Org,
+    receiver: Receiver,
+    content_type: str,
+) -> None:
+    receiver.answer_type = content_type
+    receiver.answer_body = b"<ok/>"
+    assert await _stored_body(client, db, settings, org, receiver) == "<ok/>"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "kept"),
+    [
+        (
+            "application/octet-stream",
+            bytes(range(37)),
+            "(not stored: 37 bytes of application/octet-stream)",
+        ),
+        ("IMAGE/PNG; x=y", b"\x89PNG" * 2000, "(not stored: over 1024 bytes of image/png)"),
+        (
+            "application/x-www-form-urlencoded",
+            b"secret=1",
+            "(not stored: 8 bytes of application/x-www-form-urlencoded)",
+        ),
+        ("<script>/x", b"hidden", "(not stored: 6 bytes of an invalid content type)"),
+        (None, b"no type given", "(not stored: 13 bytes without a content type)"),
+        (None, b"", ""),
+        ("text/plain", b"", ""),
+    ],
+)
+async def test_other_answers_are_noted_never_kept(
+    client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    org: Org,
+    receiver: Receiver,
+    content_type: str | None,
+    body: bytes,
+    kept: str,
+) -> None:
+    receiver.answer_type = content_type
+    receiver.answer_body = body
+    assert await _stored_body(client, db, settings, org, receiver) == kept
 
 
 async def _disabled_events(client: httpx.AsyncClient, org: Org) -> list[dict[str, Any]]:

@@ -1,14 +1,12 @@
 """The webhook endpoint routes: fields, validation, keys, organizations and modes, and the
-destinations live mode refuses."""
+destinations refused in both modes by default (IPv6 forms embedding IPv4 included), and
+allowed by the operator's setting."""
 
-from collections.abc import AsyncIterator
+import ipaddress
 
 import httpx
 import pytest
 
-from kohort.config import Settings
-from kohort.db import Database
-from kohort.main import create_app
 from tests.factories import Org, bearer
 from tests.shapes import TIMESTAMP, assert_error
 from tests.webhook.api import create_endpoint, secret_of
@@ -190,101 +188,207 @@ async def test_another_organization_or_mode_sees_no_endpoint(
     assert (await client.get(f"/webhooks/{wid}", headers=bearer(org.sk_test))).json() == created
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "https://localhost/hooks",
-        "https://LOCALHOST./hooks",
-        "https://api.localhost/hooks",
-        "https://127.0.0.1/hooks",
-        "https://127.1/hooks",
-        "https://2130706433/hooks",
-        "https://10.0.0.1/hooks",
-        "https://192.168.1.20:8443/hooks",
-        "https://172.16.0.1/hooks",
-        "https://100.64.0.1/hooks",
-        "https://169.254.169.254/latest/meta-data",
-        "https://0.0.0.0/hooks",
-        "https://224.0.0.1/hooks",
-        "https://240.0.0.1/hooks",
-        "https://[::1]/hooks",
-        "https://[::ffff:127.0.0.1]/hooks",
-        "https://[fe80::1]/hooks",
-        "https://[fd00::1]/hooks",
-        "http://93.184.215.14/hooks",
-        "http://localhost:8000/hooks",
-    ],
-)
-async def test_live_mode_refuses_private_destinations_and_plain_http(
-    client: httpx.AsyncClient, org: Org, url: str
+PRIVATE = [
+    "https://localhost/hooks",
+    "https://LOCALHOST./hooks",
+    "https://api.localhost/hooks",
+    "https://127.0.0.1/hooks",
+    "https://127.0.0.1:5432/",
+    "https://127.1/hooks",
+    "https://2130706433/hooks",
+    "https://10.0.0.1/hooks",
+    "https://192.168.1.20:8443/hooks",
+    "https://172.16.0.1/hooks",
+    "https://100.64.0.1/hooks",
+    "https://169.254.169.254/latest/meta-data",
+    "https://0.0.0.0/hooks",
+    "https://224.0.0.1/hooks",
+    "https://240.0.0.1/hooks",
+    "https://[::1]/hooks",
+    "https://[::ffff:127.0.0.1]/hooks",
+    "https://[fe80::1]/hooks",
+    "https://[fd00::1]/hooks",
+    "https://[2002:7f00:1::]/hooks",
+]
+PLAIN_HTTP = [
+    "http://93.184.215.14/hooks",
+    "http://localhost:8000/hooks",
+    "http://127.0.0.1:8080/hooks",
+    "http://127.0.0.1:5432/",
+    "http://169.254.169.254/latest/meta-data",
+    "http://[::1]:3000/hooks",
+]
+MODES = pytest.mark.parametrize("mode", ["test", "live"])
+
+
+def _key(org: Org, mode: str) -> str:
+    return org.sk_live if mode == "live" else org.sk_test
+
+
+def _refusal_says(url: str, message: str, mode: str) -> None:
+    assert ("https://" if url.startswith("http://") else "public addresses only") in message
+    hint = "KOHORT_WEBHOOK_ALLOW_PRIVATE_DESTINATIONS=true"
+    assert (hint in message) == (mode == "test"), message
+
+
+@MODES
+@pytest.mark.parametrize("url", PRIVATE + PLAIN_HTTP)
+async def test_by_default_both_modes_refuse_private_destinations_and_plain_http(
+    default_client: httpx.AsyncClient, org: Org, mode: str, url: str
 ) -> None:
-    response = await client.post(
-        "/webhooks", json={"url": url, "events": ["*"]}, headers=bearer(org.sk_live)
+    key = _key(org, mode)
+    response = await default_client.post(
+        "/webhooks", json={"url": url, "events": ["*"]}, headers=bearer(key)
     )
     error = assert_error(response, 400, "WEBHOOK_URL_NOT_ALLOWED", param="url")
-    expected = "https://" if url.startswith("http://") else "public addresses only"
-    assert expected in error["message"]
-    listed = await client.get("/webhooks", headers=bearer(org.sk_live))
+    _refusal_says(url, error["message"], mode)
+    listed = await default_client.get("/webhooks", headers=bearer(key))
     assert listed.json()["count"] == 0
 
 
-async def test_live_mode_refuses_a_host_that_does_not_resolve(
-    client: httpx.AsyncClient, org: Org
+@MODES
+async def test_by_default_a_patch_to_a_private_destination_or_plain_http_is_refused(
+    default_client: httpx.AsyncClient, org: Org, mode: str
 ) -> None:
-    response = await client.post(
+    key = _key(org, mode)
+    created = await create_endpoint(default_client, key, PUBLIC)
+    assert created["livemode"] is (mode == "live")
+    for url in [
+        "https://127.0.0.1:5432/",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hooks",
+        "https://localhost:3000/hooks",
+        "https://10.1.2.3/hooks",
+        "http://127.0.0.1:8080/hooks",
+    ]:
+        response = await default_client.patch(
+            f"/webhooks/{created['id']}", json={"url": url}, headers=bearer(key)
+        )
+        error = assert_error(response, 400, "WEBHOOK_URL_NOT_ALLOWED", param="url")
+        _refusal_says(url, error["message"], mode)
+    got = await default_client.get(f"/webhooks/{created['id']}", headers=bearer(key))
+    assert got.json() == created
+
+
+@MODES
+async def test_by_default_a_host_that_does_not_resolve_is_refused(
+    default_client: httpx.AsyncClient, org: Org, mode: str
+) -> None:
+    response = await default_client.post(
         "/webhooks",
         json={"url": "https://no-such-host.invalid/hooks", "events": ["*"]},
-        headers=bearer(org.sk_live),
+        headers=bearer(_key(org, mode)),
     )
     error = assert_error(response, 400, "WEBHOOK_URL_NOT_ALLOWED", param="url")
     assert "could not be resolved" in error["message"]
 
 
-async def test_live_mode_accepts_a_public_https_url_and_refuses_a_private_one_in_a_patch(
-    client: httpx.AsyncClient, org: Org
+def _teredo(server: str, client: str) -> ipaddress.IPv6Address:
+    """A Teredo address (RFC 4380): 2001:0::/32, the server, flags and port, and the client
+    with its bits inverted."""
+    bits = int(ipaddress.IPv4Address(server)) << 64 | int(ipaddress.IPv4Address(client))
+    return ipaddress.IPv6Address(0x2001_0000 << 96 | bits ^ 0xFFFF_FFFF)
+
+
+def _embedding(form: str, v4: str) -> ipaddress.IPv6Address:
+    """The IPv6 address of `form` that embeds the IPv4 address `v4`."""
+    bits = int(ipaddress.IPv4Address(v4))
+    forms = {
+        "mapped": lambda: ipaddress.IPv6Address(0xFFFF << 32 | bits),
+        "compatible": lambda: ipaddress.IPv6Address(bits),
+        "6to4": lambda: ipaddress.IPv6Address(0x2002 << 112 | bits << 80 | 1),
+        "teredo-server": lambda: _teredo(v4, "8.8.4.4"),
+        "teredo-client": lambda: _teredo("8.8.4.4", v4),
+        "nat64": lambda: ipaddress.IPv6Address(0x64_FF9B << 96 | bits),
+        "nat64-local": lambda: ipaddress.IPv6Address(0x64_FF9B_0001 << 80 | bits),
+    }
+    return forms[form]()
+
+
+FORMS = ["mapped", "compatible", "6to4", "teredo-server", "teredo-client", "nat64", "nat64-local"]
+REACHES_IPV4 = {"mapped", "6to4", "nat64"}
+"""The forms that reach the IPv4 host they embed; the others are never globally reachable."""
+
+
+def test_the_forms_embed_the_address_they_name() -> None:
+    assert _embedding("mapped", "127.0.0.1").ipv4_mapped == ipaddress.IPv4Address("127.0.0.1")
+    assert _embedding("6to4", "10.0.0.1").sixtofour == ipaddress.IPv4Address("10.0.0.1")
+    server, client = _embedding("teredo-client", "192.168.1.1").teredo or (None, None)
+    assert (str(server), str(client)) == ("8.8.4.4", "192.168.1.1")
+    assert str(_embedding("nat64", "169.254.169.254")) == "64:ff9b::a9fe:a9fe"
+    assert str(_embedding("nat64-local", "8.8.8.8")) == "64:ff9b:1::808:808"
+    assert str(_embedding("compatible", "10.0.0.1")) == "::a00:1"
+
+
+@pytest.mark.parametrize("v4", ["127.0.0.1", "10.0.0.1", "169.254.169.254", "192.168.1.1"])
+@pytest.mark.parametrize("form", FORMS)
+async def test_live_mode_refuses_ipv6_forms_embedding_a_non_public_ipv4(
+    default_client: httpx.AsyncClient, org: Org, form: str, v4: str
 ) -> None:
-    created = await create_endpoint(client, org.sk_live, PUBLIC)
-    assert created["livemode"] is True
-    response = await client.patch(
-        f"/webhooks/{created['id']}",
-        json={"url": "https://10.1.2.3/hooks"},
+    address = _embedding(form, v4)
+    response = await default_client.post(
+        "/webhooks",
+        json={"url": f"https://[{address}]/hooks", "events": ["*"]},
         headers=bearer(org.sk_live),
     )
-    assert_error(response, 400, "WEBHOOK_URL_NOT_ALLOWED", param="url")
-    got = await client.get(f"/webhooks/{created['id']}", headers=bearer(org.sk_live))
-    assert got.json()["url"] == PUBLIC
+    error = assert_error(response, 400, "WEBHOOK_URL_NOT_ALLOWED", param="url")
+    assert f"resolves to {address}, " in error["message"]
+    assert f" address embedding {v4}, " in error["message"]
+    assert "public addresses only" in error["message"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+async def test_live_mode_accepts_the_forms_that_reach_a_public_ipv4_and_refuses_the_others(
+    default_client: httpx.AsyncClient, org: Org, form: str
+) -> None:
+    url = f"https://[{_embedding(form, '8.8.8.8')}]/hooks"
+    response = await default_client.post(
+        "/webhooks", json={"url": url, "events": ["*"]}, headers=bearer(org.sk_live)
+    )
+    if form in REACHES_IPV4:
+        assert response.status_code == 201, response.text
+        assert response.json()["url"] == url
+    else:
+        error = assert_error(response, 400, "WEBHOOK_URL_NOT_ALLOWED", param="url")
+        assert "public addresses only" in error["message"]
+
+
+@MODES
+async def test_by_default_both_modes_accept_a_public_https_url(
+    default_client: httpx.AsyncClient, org: Org, mode: str
+) -> None:
+    created = await create_endpoint(default_client, _key(org, mode), PUBLIC)
+    assert created["url"] == PUBLIC and created["livemode"] is (mode == "live")
 
 
 @pytest.mark.parametrize(
-    "url", ["http://localhost:3000/hooks", "http://10.0.0.1/hooks", "https://[::1]:8443/x"]
+    "url",
+    [
+        "http://localhost:3000/hooks",
+        "http://127.0.0.1:8080/hooks",
+        "http://10.0.0.1/hooks",
+        "https://[::1]:8443/x",
+        "https://169.254.169.254/latest/meta-data",
+    ],
 )
-async def test_test_mode_accepts_local_and_private_destinations(
+async def test_the_operator_setting_allows_local_destinations_and_http_in_test_mode(
     client: httpx.AsyncClient, org: Org, url: str
 ) -> None:
     created = await create_endpoint(client, org.sk_test, url)
     assert created["url"] == url
 
 
-@pytest.fixture
-async def self_hosted(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    """The API of an operator who set KOHORT_WEBHOOK_ALLOW_PRIVATE_DESTINATIONS=true."""
-    allowing = settings.model_copy(update={"webhook_allow_private_destinations": True})
-    transport = httpx.ASGITransport(app=create_app(allowing, database=db))
-    async with httpx.AsyncClient(transport=transport, base_url="http://kohort.test") as client:
-        yield client
-
-
-async def test_the_operator_setting_allows_private_destinations_in_live_mode_over_https(
-    self_hosted: httpx.AsyncClient, org: Org
+async def test_the_operator_setting_allows_private_destinations_in_live_mode_over_https_only(
+    client: httpx.AsyncClient, org: Org
 ) -> None:
-    created = await create_endpoint(self_hosted, org.sk_live, "https://10.0.0.1/hooks")
+    created = await create_endpoint(client, org.sk_live, "https://10.0.0.1/hooks")
     assert created["livemode"] is True
-    plain = await self_hosted.post(
-        "/webhooks",
-        json={"url": "http://10.0.0.1/hooks", "events": ["*"]},
-        headers=bearer(org.sk_live),
-    )
-    assert_error(plain, 400, "WEBHOOK_URL_NOT_ALLOWED", param="url")
+    for url in ("http://10.0.0.1/hooks", "http://93.184.215.14/hooks"):
+        plain = await client.post(
+            "/webhooks", json={"url": url, "events": ["*"]}, headers=bearer(org.sk_live)
+        )
+        error = assert_error(plain, 400, "WEBHOOK_URL_NOT_ALLOWED", param="url")
+        assert "https://" in error["message"]
 
 
 async def test_creating_an_endpoint_is_idempotent(client: httpx.AsyncClient, org: Org) -> None:

@@ -1,9 +1,8 @@
 """A worker killed mid-delivery, rolled secrets, the test event, retry and redelivery, the
-destination re-checked before each live attempt, and the metrics."""
+destination re-checked before each attempt in both modes, and the metrics."""
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,7 +11,6 @@ from prometheus_client import REGISTRY
 
 from kohort.config import Settings
 from kohort.db import Database
-from kohort.main import create_app
 from kohort.webhook.jobs import LEASE, deliver_due
 from tests.factories import Org, bearer
 from tests.order.api import frozen_at
@@ -207,27 +205,39 @@ async def test_redelivering_an_event_sends_it_again_to_its_current_subscribers(
     assert_error(unknown, 404, "NOT_FOUND", param="id")
 
 
-@pytest.fixture
-async def self_hosted(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    allowing = settings.model_copy(update={"webhook_allow_private_destinations": True})
-    transport = httpx.ASGITransport(app=create_app(allowing, database=db))
-    async with httpx.AsyncClient(transport=transport, base_url="http://kohort.test") as client:
-        yield client
-
-
-async def test_a_live_destination_is_checked_again_before_each_attempt(
-    self_hosted: httpx.AsyncClient, db: Database, settings: Settings, org: Org
+@pytest.mark.parametrize(
+    ("mode", "scheme", "refusal"),
+    [
+        ("test", "http", "Not sent: Webhook endpoints need an https:// URL"),
+        ("test", "https", "Not sent: '127.0.0.1' resolves to 127.0.0.1, a loopback address"),
+        ("live", "https", "Not sent: '127.0.0.1' resolves to 127.0.0.1, a loopback address"),
+    ],
+)
+async def test_the_destination_is_checked_again_before_each_attempt_in_both_modes(
+    client: httpx.AsyncClient,
+    db: Database,
+    default_settings: Settings,
+    org: Org,
+    receiver: Receiver,
+    mode: str,
+    scheme: str,
+    refusal: str,
 ) -> None:
     """Created while private destinations were allowed; the worker's settings refuse them."""
-    endpoint = await create_endpoint(self_hosted, org.sk_live, "https://127.0.0.1:9/hooks")
-    await new_event(self_hosted, org.sk_live)
-    await work(db, settings)
-    (delivery,) = await deliveries_of(self_hosted, org.sk_live, endpoint["id"])
+    key = org.sk_live if mode == "live" else org.sk_test
+    url = receiver.url().replace("http:", f"{scheme}:", 1)
+    endpoint = await create_endpoint(client, key, url)
+    tested = await client.post(f"/webhooks/{endpoint['id']}/test", headers=bearer(key))
+    assert tested.status_code == 200, tested.text
+    await work(db, default_settings)
+    (delivery,) = await deliveries_of(client, key, endpoint["id"])
     assert delivery["status"] == "pending"
     assert delivery["attempts"] == 1
     assert delivery["lastResponseStatus"] is None
+    assert delivery["lastResponseBody"] is None
     assert delivery["durationMs"] is None
-    assert delivery["lastError"].startswith("Not sent: '127.0.0.1' resolves to 127.0.0.1")
+    assert delivery["lastError"].startswith(refusal), delivery["lastError"]
+    assert receiver.received() == []
 
 
 def _metric(name: str) -> float:
