@@ -25,7 +25,7 @@ sync: $(UV)
 
 run: sync migrate  ## Migrate, create the demo organization once, serve on 127.0.0.1:8000
 	@$(UV) run --no-sync kohort demo
-	@$(UV) run --no-sync kohort serve
+	@KOHORT_WEBHOOK_ALLOW_PRIVATE_DESTINATIONS=$${KOHORT_WEBHOOK_ALLOW_PRIVATE_DESTINATIONS:-true} $(UV) run --no-sync kohort serve
 
 migrate: sync
 	@$(UV) run --no-sync kohort migrate
@@ -69,7 +69,7 @@ fmt: sync
 	$(UV) run --no-sync ruff check --fix .
 	$(UV) run --no-sync ruff format .
 
-BENCH_SCRIPTS := bench/api.py bench/sweep.py bench/ontime.py bench/webhooks.py bench/mail.py
+BENCH_SCRIPTS := bench/api.py bench/sweep.py bench/ontime.py bench/webhooks.py bench/mail.py bench/limits.py
 
 bench: sync  ## Every benchmark script; each prints its figures (needs Debian's wrk)
 	@for script in $(BENCH_SCRIPTS); do \

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -12,11 +13,13 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from kohort import migrations
+from kohort import clock, migrations
 from kohort.config import get_settings
 from kohort.db import create_database
+from kohort.email import repository as email_repository
 from kohort.errors import AppError
-from kohort.logs import configure_logging
+from kohort.http.server import KohortHttpProtocol, connection_limit, raise_open_files_limit
+from kohort.logs import configure_logging, logging_config
 from kohort.organization import repository as organizations
 from kohort.organization import service as organization_service
 from kohort.worker import Worker
@@ -24,8 +27,14 @@ from kohort.worker import Worker
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Kohort: social cashback.")
 org_app = typer.Typer(no_args_is_help=True, help="Manage organizations.")
 app.add_typer(org_app, name="org")
+email_app = typer.Typer(no_args_is_help=True, help="The e-mail outbox.")
+app.add_typer(email_app, name="email")
 console = Console(stderr=True)
+log = logging.getLogger("kohort.cli")
 DEMO_NAME = "Demo Shop"
+WORKER_HEALTHCHECK_TIMEOUT_S = 30
+"""uvicorn's 5 s kills a worker process still importing on a slow or busy machine, then its
+replacement, and so on: `--workers N` would serve with fewer."""
 DEMO_KEYS_FILE = "demo-keys.json"
 
 
@@ -77,15 +86,25 @@ def serve(
     if workers > 1 and settings.is_sqlite:
         console.print("[red]Several API processes need PostgreSQL; SQLite serves one.[/red]")
         raise typer.Exit(code=1)
+    open_files = raise_open_files_limit()
+    log.info(
+        "at most %d connections per process (open files limit %d)",
+        connection_limit(settings),
+        open_files,
+    )
     uvicorn.run(
         "kohort.main:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=workers,
-        log_config=None,
+        http=KohortHttpProtocol,
+        log_config=logging_config(settings.log_level, settings.log_format),
         access_log=False,
         proxy_headers=True,
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
     )
 
 
@@ -184,6 +203,37 @@ def demo() -> None:
     out.print(f"  publishable key (test)  {keys['pk_test']}")
     out.print("\nTry it:")
     out.print(f"  curl -u {keys['sk_test']}: {settings.base_url}/customers\n", soft_wrap=True)
+
+
+async def _retry_failed_emails(organization: str | None, error_contains: str | None) -> int:
+    db = create_database(get_settings(), pooled=False)
+    try:
+        async with db.write() as session:
+            return await email_repository.retry_failed(
+                session,
+                now=clock.now(),
+                organization_id=organization,
+                error_contains=error_contains,
+            )
+    finally:
+        await db.dispose()
+
+
+@email_app.command("retry-failed")
+def email_retry_failed(
+    organization: Annotated[
+        str | None, typer.Option("--organization", help="Only this organization's (org_…).")
+    ] = None,
+    error_contains: Annotated[
+        str | None,
+        typer.Option("--error-contains", help="Only those whose last error contains this text."),
+    ] = None,
+) -> None:
+    """Send failed e-mails again: they become pending, due now, with a fresh count of
+    attempts (the worker sends them within a second). E.g. after fixing what made them fail:
+    `kohort email retry-failed --error-contains "cannot compose"`."""
+    count = asyncio.run(_retry_failed_emails(organization, error_contains))
+    Console().print(f"{count} failed e-mail(s) will be sent again.")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,18 @@ class Settings(BaseSettings):
     worker_lanes: Annotated[set[WorkerLane], NoDecode] = set(WORKER_LANES)
     """The kinds of work this process's worker does (comma-separated; default: all)."""
     key_cache_seconds: float = Field(default=2.0, ge=0)
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """From the connection (or the end of the previous response) to complete request headers."""
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """From the request headers to the end of its body."""
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """The JSON API's request bodies."""
+    max_page_body_bytes: int = Field(default=16_384, ge=1024)
+    """The public pages' request bodies (/w/ and /r/)."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Per process, and kept below its open-files limit."""
     webhook_allow_private_destinations: bool = False
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_concurrency: int = Field(default=50, ge=1, le=1000)

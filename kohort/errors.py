@@ -66,6 +66,25 @@ class ConflictError(AppError):
     code = "CONFLICT"
 
 
+class RequestTooLargeError(AppError):
+    status = 413
+    code = "REQUEST_TOO_LARGE"
+
+
+class RequestTimeoutError(AppError):
+    """The request's headers or body did not arrive in time."""
+
+    status = 408
+    code = "REQUEST_TIMEOUT"
+    error_type = "invalid_request_error"
+
+
+class HeadersTooLargeError(AppError):
+    status = 431
+    code = "REQUEST_HEADERS_TOO_LARGE"
+    error_type = "invalid_request_error"
+
+
 class InternalError(AppError):
     status = 500
     code = "INTERNAL_ERROR"

@@ -1,8 +1,10 @@
-"""Log setup: text for a terminal, one JSON object per line for production."""
+"""Log setup: text for a terminal, one JSON object per line for production; the same in
+every process (`kohort serve --workers N` hands `logging_config` to uvicorn, which applies it
+in each worker process)."""
 
 import json
 import logging
-import sys
+import logging.config
 from typing import Any
 
 from kohort.clock import now
@@ -17,6 +19,7 @@ class JSONFormatter(logging.Formatter):
             "time": format_timestamp(now()),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
@@ -29,7 +32,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extras = " ".join(f"{k}={v}" for k, v in record.__dict__.items() if k not in _STANDARD)
         line = (
-            f"{self.formatTime(record)} {record.levelname:<7} {record.name}: {record.getMessage()}"
+            f"{self.formatTime(record)} {record.levelname:<7} "
+            f"{record.name}[{record.process}]: {record.getMessage()}"
         )
         if extras:
             line = f"{line} {extras}"
@@ -38,14 +42,31 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+def logging_config(level: str, fmt: str) -> dict[str, Any]:
+    """The `logging.config.dictConfig` of every Kohort process: one stderr handler on the
+    root logger; uvicorn's loggers go through it, its access log is off (ours is
+    `kohort.request`)."""
+    formatter = JSONFormatter if fmt == "json" else TextFormatter
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"kohort": {"()": f"{formatter.__module__}.{formatter.__qualname__}"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "kohort",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+            "alembic": {"level": "WARNING"},
+        },
+    }
+
+
 def configure_logging(level: str, fmt: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JSONFormatter() if fmt == "json" else TextFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.getLogger("uvicorn.access").disabled = True
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    for name in ("uvicorn", "uvicorn.error"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+    logging.config.dictConfig(logging_config(level, fmt))

@@ -28,18 +28,20 @@ from kohort.group_settings.endpoints import router as group_settings_router
 from kohort.health.endpoints import metrics_router
 from kohort.health.endpoints import router as health_router
 from kohort.http.auth import KeyCache
-from kohort.http.middleware import RequestContextMiddleware
+from kohort.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from kohort.http.openapi import allowed_methods, install_openapi
 from kohort.http.validation import from_validation_error
 from kohort.order.endpoints import router as order_router
 from kohort.organization.endpoints import router as organization_router
 from kohort.payout.endpoints import router as payout_router
 from kohort.payout_batch.endpoints import router as payout_batch_router
+from kohort.share.endpoints import not_found_page as share_not_found_page
 from kohort.share.endpoints import router as share_router
 from kohort.test_helpers.endpoints import router as test_helpers_router
 from kohort.webhook.endpoints import deliveries_router as webhook_deliveries_router
 from kohort.webhook.endpoints import events_router as webhook_events_router
 from kohort.webhook.endpoints import router as webhook_router
+from kohort.withdrawal.endpoints import not_found_page as withdrawal_not_found_page
 from kohort.withdrawal.endpoints import router as withdrawal_router
 from kohort.worker import Worker
 
@@ -59,8 +61,22 @@ async def _app_error(request: Request, exc: Exception) -> Response:
     return render_error(exc, _request_id(request))
 
 
+_PAGES = {
+    "/w/": (withdrawal_not_found_page, "GET, POST"),
+    "/r/": (share_not_found_page, "GET"),
+}
+"""The shoppers' pages: every answer under these prefixes is a page, errors included."""
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    for prefix, (page, allowed) in _PAGES.items():
+        if request.url.path.startswith(prefix):
+            status = 405 if exc.status_code == 405 else 404
+            response: Response = page(request, status)
+            if status == 405:
+                response.headers["Allow"] = allowed
+            return response
     if exc.status_code == 405:
         error: AppError = MethodNotAllowedError(
             f"{request.method} is not allowed on {request.url.path}."
@@ -110,6 +126,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.db = db
     app.state.key_cache = KeyCache(ttl=settings.key_cache_seconds)
     app.state.settings = settings
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_page_bytes=settings.max_page_body_bytes,
+        timeout=settings.body_timeout_seconds,
+    )
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -4,6 +4,7 @@ one organization; two processes on PostgreSQL, one on SQLite (the worker runs in
 import contextlib
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -31,6 +32,12 @@ class Server:
     """The organization's four keys (`sk_test`, `pk_test`, `sk_live`, `pk_live`)."""
     data_dir: Path | None = None
     """KOHORT_DATA_DIR: the secret key, and the e-mails as `mail/*.eml`."""
+    pid: int | None = None
+    """The `kohort serve` process (with several workers: their supervisor)."""
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
 
 
 def _free_port() -> int:
@@ -91,26 +98,41 @@ def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log: Path
     pytest.fail(f"kohort serve was not ready within {START_TIMEOUT_S} s:\n{log.read_text()}")
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+@contextlib.contextmanager
+def serving(
+    tmp_path: Path,
+    *,
+    workers: int | None = None,
+    env: dict[str, str] | None = None,
+    open_files: int | None = None,
+) -> Iterator[Server]:
+    """`kohort serve` on a fresh database: `workers` processes (default: two on PostgreSQL,
+    one on SQLite), `env` added to its environment, `open_files` as its soft and hard
+    RLIMIT_NOFILE (`ulimit -n`)."""
     from tests.conftest import fresh_database_url  # conftest imports this module
 
     database_url = fresh_database_url(tmp_path, "_serve")
     engine = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    workers = 1 if engine == "sqlite" else 2
+    workers = workers or (1 if engine == "sqlite" else 2)
     port = _free_port()
-    env = _env(database_url, port, tmp_path)
-    _cli(env, "migrate")
-    created = json.loads(_cli(env, "org", "create", "--name", "Concurrent Shop", "--json"))
+    base_env = _env(database_url, port, tmp_path)
+    _cli(base_env, "migrate")
+    created = json.loads(_cli(base_env, "org", "create", "--name", "Concurrent Shop", "--json"))
     log = tmp_path / "serve.log"
+
+    def limit_open_files() -> None:
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "kohort.cli", "serve", "--workers", str(workers)],
-            env=env,
+            env={**base_env, **(env or {})},
             cwd=PROJECT,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=limit_open_files,
         )
     try:
         base_url = f"http://127.0.0.1:{port}"
@@ -123,6 +145,13 @@ def server(tmp_path: Path) -> Iterator[Server]:
             log=log,
             keys=created["keys"],
             data_dir=tmp_path,
+            pid=process.pid,
         )
     finally:
         _stop(process)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with serving(tmp_path) as started:
+        yield started

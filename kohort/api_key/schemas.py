@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from kohort.http.schemas import RequestModel, ResponseModel, Text, Timestamp
+from kohort.http.schemas import JSONInt, RequestModel, ResponseModel, Text, Timestamp
 
 
 class ApiKeyRead(ResponseModel):
@@ -34,7 +34,7 @@ MAX_OVERLAP_SECONDS = int(timedelta(days=7).total_seconds())
 
 
 class ApiKeyRoll(RequestModel):
-    expires_in_seconds: Annotated[int, Field(ge=0, le=MAX_OVERLAP_SECONDS)] = Field(
+    expires_in_seconds: Annotated[JSONInt, Field(ge=0, le=MAX_OVERLAP_SECONDS)] = Field(
         default=0,
         description="How long the old key keeps working (0 … 7 days). 0 stops it at once.",
     )

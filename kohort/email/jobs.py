@@ -21,8 +21,9 @@ from kohort import clock
 from kohort.config import Settings
 from kohort.db import Database
 from kohort.email import repository, sending
-from kohort.email.rendering import Formatter, compose, render, zone
+from kohort.email.rendering import Formatter, Rendered, compose, render, zone
 from kohort.email.service import CASHBACK_AVAILABLE, GROUP_REMINDER, withdrawal_tokens
+from kohort.http.schemas import CONTROL_CHARACTERS, has_control_characters
 from kohort.metrics import EMAILS_FAILED, EMAILS_RETRIED, EMAILS_SENT
 from kohort.models import EmailMessage, Organization
 from kohort.secret_key import secret_key
@@ -171,7 +172,7 @@ def _outgoing(
         context = {
             **message.data,
             **links,
-            "shop_name": sender,
+            "shop_name": one_line(sender),
             "share_url": f"{settings.base_url}/r/{message.data.get('code', '')}",
             "fmt": Formatter(
                 locale=message.locale,
@@ -181,18 +182,46 @@ def _outgoing(
             ),
         }
         rendered = render(message.kind, message.locale, context)
-        mime = compose(
-            rendered,
-            message_id=message.id,
-            sender_name=sender,
-            mail_from=settings.mail_from,
-            to=message.recipient,
-            now=now,
-        )
+        mime = _compose_safely(rendered, message, sender, settings, now)
     except Exception as error:
         log.exception("e-mail could not be composed", extra={"id": message.id})
         problem = f"cannot compose: {type(error).__name__}: {error}"
     return Outgoing(message.id, message.kind, message.recipient, message.attempts, mime, problem)
+
+
+def _compose_safely(
+    rendered: Rendered, message: EmailMessage, sender: str, settings: Settings, now: datetime
+) -> MimeMessage:
+    """From the shop's name; a name that cannot be a display name (control characters, stored
+    before they were refused) falls back to KOHORT_MAIL_FROM alone rather than failing."""
+
+    def composed(name: str | None) -> MimeMessage:
+        return compose(
+            rendered,
+            message_id=message.id,
+            sender_name=name,
+            mail_from=settings.mail_from,
+            to=message.recipient,
+            now=now,
+        )
+
+    if not has_control_characters(sender):
+        try:
+            return composed(sender)
+        except (ValueError, TypeError, IndexError) as error:
+            reason = str(error)
+    else:
+        reason = "control characters in the sender name"
+    log.warning(
+        "e-mail sender name unusable: sent from KOHORT_MAIL_FROM alone",
+        extra={"id": message.id, "organization_id": message.organization_id, "error": reason},
+    )
+    return composed(None)
+
+
+def one_line(text: str) -> str:
+    """`text` with its control characters (line breaks included) as single spaces."""
+    return " ".join(CONTROL_CHARACTERS.sub(" ", text).split())
 
 
 def _values(outcome: _Outcome, now: datetime) -> dict[str, Any]:

@@ -128,15 +128,24 @@ POLICY = policy.default.clone(header_factory=_Headers())
 
 
 def compose(
-    rendered: Rendered, *, message_id: str, sender_name: str, mail_from: str, to: str, now: datetime
+    rendered: Rendered,
+    *,
+    message_id: str,
+    sender_name: str | None,
+    mail_from: str,
+    to: str,
+    now: datetime,
 ) -> EmailMessage:
     """A multipart/alternative message; its Message-ID is the outbox row's id, the same on
-    every attempt, so a receiver can recognise a message sent twice."""
+    every attempt, so a receiver can recognise a message sent twice. From is the shop's name
+    at KOHORT_MAIL_FROM's address, or KOHORT_MAIL_FROM alone when `sender_name` is None."""
     _, address = parseaddr(mail_from)
     address = address or "no-reply@localhost"
     message = EmailMessage(policy=POLICY)
     message["Subject"] = rendered.subject
-    message["From"] = Address(display_name=sender_name, addr_spec=address)
+    message["From"] = (
+        mail_from if sender_name is None else Address(display_name=sender_name, addr_spec=address)
+    )
     message["To"] = to
     message["Date"] = rfc2822_date(now)
     message["Message-ID"] = f"<{message_id}@{address.rpartition('@')[2] or 'localhost'}>"

@@ -181,3 +181,25 @@ async def renew_withdrawal_token(
         .where(WithdrawalToken.order_id == order_id, WithdrawalToken.used_at.is_(None))
         .values(nonce=nonce, token_hash=token_hash)
     )
+
+
+async def retry_failed(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    organization_id: str | None = None,
+    error_contains: str | None = None,
+) -> int:
+    """Failed messages (of one organization, whose last error contains a text) pending again,
+    due now, with a fresh count of attempts; how many. Sent or pending ones are not touched."""
+    stmt = update(EmailMessage).where(EmailMessage.status == FAILED)
+    if organization_id is not None:
+        stmt = stmt.where(EmailMessage.organization_id == organization_id)
+    if error_contains:
+        stmt = stmt.where(EmailMessage.last_error.contains(error_contains, autoescape=True))
+    result = await session.execute(
+        stmt.values(status=PENDING, attempts=0, next_attempt_at=now)
+        .returning(EmailMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.scalars().all())

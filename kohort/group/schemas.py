@@ -7,7 +7,7 @@ from pydantic import AliasChoices, EmailStr, Field
 from kohort.customer.schemas import CustomerRead
 from kohort.group_settings.schemas import DiscountLevelRead, PaymentGroupSettingsRead
 from kohort.http.schemas import (
-    JSONInteger,
+    JSONInt,
     MetadataIn,
     RequestModel,
     ResponseModel,
@@ -104,7 +104,7 @@ class GroupPublicValidation(_ValidationExtras, GroupPublicRead):
 
 class GroupValidate(RequestModel):
     customer_email: Annotated[EmailStr, Field(max_length=254)] | None = None
-    amount: Annotated[int, JSONInteger, Field(ge=0, le=10**12)] | None = None
+    amount: Annotated[JSONInt, Field(ge=0, le=10**12)] | None = None
 
 
 class GroupCreate(RequestModel):

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PlainSerializer, WithJsonSchema
 
-from kohort.http.schemas import RequestModel, ResponseModel, Timestamp
+from kohort.http.schemas import JSONInt, RequestModel, ResponseModel, Timestamp
 
 DiscountType = Literal["PERCENTAGE", "AMOUNT"]
 
@@ -45,7 +45,7 @@ class DiscountLevelIn(RequestModel):
     """One level of a `discountLevels` list; the rules across levels are checked by the
     service, which names the offending item (`discountLevels[1].value`)."""
 
-    participants_to_unlock: int = Field(
+    participants_to_unlock: JSONInt = Field(
         json_schema_extra={"minimum": MIN_PARTICIPANTS, "maximum": MAX_PARTICIPANTS}
     )
     value: Decimal = Field(
@@ -53,7 +53,7 @@ class DiscountLevelIn(RequestModel):
         "at most 2 decimals; > 0 and strictly increasing.",
         json_schema_extra={"exclusiveMinimum": 0},
     )
-    level: int | None = Field(
+    level: JSONInt | None = Field(
         default=None,
         description="Optional; when given, must be the item's position (1..n).",
         json_schema_extra={"minimum": 1, "maximum": MAX_LEVELS},
@@ -67,6 +67,8 @@ class PaymentGroupSettingsUpdate(RequestModel):
     discount_levels: (
         Annotated[list[DiscountLevelIn], Field(min_length=1, max_length=MAX_LEVELS)] | None
     ) = None
-    max_participants: Annotated[int, Field(ge=MIN_PARTICIPANTS, le=MAX_PARTICIPANTS)] | None = None
-    minutes_duration: Annotated[int, Field(ge=1, le=MAX_MINUTES_DURATION)] | None = None
-    min_purchase_value: Annotated[int, Field(ge=0, le=MAX_MONEY)] | None = None
+    max_participants: Annotated[JSONInt, Field(ge=MIN_PARTICIPANTS, le=MAX_PARTICIPANTS)] | None = (
+        None
+    )
+    minutes_duration: Annotated[JSONInt, Field(ge=1, le=MAX_MINUTES_DURATION)] | None = None
+    min_purchase_value: Annotated[JSONInt, Field(ge=0, le=MAX_MONEY)] | None = None

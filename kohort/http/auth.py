@@ -20,6 +20,7 @@ from kohort.api_key.errors import (
 )
 from kohort.api_key.repository import SECRET
 from kohort.db import Database
+from kohort.errors import ValidationError
 from kohort.http.commit import after_commit
 from kohort.models import ApiKey
 
@@ -54,12 +55,26 @@ def key_from_header(header: str | None) -> str:
             raise MalformedAuthorizationError(
                 "The Basic credentials are not valid base64."
             ) from None
-        user, colon, _password = decoded.partition(":")
+        user, colon, password = decoded.partition(":")
+        if user and colon and password:
+            raise MalformedAuthorizationError(
+                "Basic credentials carry the key as user name and an empty password "
+                "('<key>:', as curl -u <key>: sends)."
+            )
         if user and colon:
             return user
     raise MalformedAuthorizationError(
         "Malformed Authorization header: use 'Bearer <key>' or Basic with the key as user name."
     )
+
+
+def key_of(request: Request) -> str:
+    """The request's API key; several `Authorization` headers are refused (400), not chosen
+    from."""
+    headers = request.headers.getlist("authorization")
+    if len(headers) > 1:
+        raise ValidationError("Send one Authorization header.", param="Authorization")
+    return key_from_header(headers[0] if headers else None)
 
 
 def _context_of(record: ApiKey) -> AuthContext:
@@ -69,17 +84,6 @@ def _context_of(record: ApiKey) -> AuthContext:
         organization_id=record.organization_id,
         livemode=record.livemode,
     )
-
-
-async def authenticate_request(request: Request, db: Database) -> AuthContext:
-    """Authenticate in a short read of its own; `lastUsedAt` in a write, once a minute."""
-    key = key_from_header(request.headers.get("authorization"))
-    async with db.read() as session:
-        record = await api_keys.authenticate(session, key)
-    if api_keys.last_use_is_stale(record, clock.now()):
-        async with db.write() as session:
-            await api_keys.record_use(session, record)
-    return _context_of(record)
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,18 @@ class KeyCache:
             return None
         return known
 
+    def recall(self, key_hash: str, now: datetime) -> AuthContext | None:
+        """The remembered key's context when it spares the lookup: known, its `lastUsedAt`
+        recent; an expiry passed since is refused all the same."""
+        known = self.get(key_hash)
+        if known is None:
+            return None
+        if known.expires_at is not None and known.expires_at <= now:
+            raise ExpiredApiKeyError(f"This API key expired: {known.preview}")
+        if known.last_used_at is not None and not api_keys.is_stale(known.last_used_at, now):
+            return known.context
+        return None
+
     def put(self, key_hash: str, record: ApiKey) -> None:
         if self.ttl <= 0:
             return
@@ -129,6 +145,24 @@ class KeyCache:
                 del self._known[key_hash]
 
 
+async def authenticate_request(request: Request, db: Database) -> AuthContext:
+    """Authenticate before the request's transaction (before its body is read): from the key
+    cache, else in a short read of its own and `lastUsedAt` in a write, once a minute."""
+    key = key_of(request)
+    cache: KeyCache = request.app.state.key_cache
+    key_hash = api_keys.hash_key(key)
+    remembered = cache.recall(key_hash, clock.now())
+    if remembered is not None:
+        return remembered
+    async with db.read() as session:
+        record = await api_keys.authenticate(session, key)
+    if api_keys.last_use_is_stale(record, clock.now()):
+        async with db.write() as session:
+            await api_keys.record_use(session, record)
+    cache.put(key_hash, record)
+    return _context_of(record)
+
+
 async def authenticate_in(
     session: AsyncSession, request: Request, db: Database, *, writes: bool
 ) -> AuthContext:
@@ -137,16 +171,13 @@ async def authenticate_in(
 
     A write transaction records `lastUsedAt` itself; a read one shows it at once and leaves
     the write to `record_pending_use`, after the transaction (once a minute per key)."""
-    key = key_from_header(request.headers.get("authorization"))
+    key = key_of(request)
     cache: KeyCache = request.app.state.key_cache
     key_hash = api_keys.hash_key(key)
-    known = cache.get(key_hash)
     now = clock.now()
-    if known is not None:
-        if known.expires_at is not None and known.expires_at <= now:
-            raise ExpiredApiKeyError(f"This API key expired: {known.preview}")
-        if known.last_used_at is not None and not api_keys.is_stale(known.last_used_at, now):
-            return known.context
+    remembered = cache.recall(key_hash, now)
+    if remembered is not None:
+        return remembered
     record = await api_keys.authenticate(session, key)
     # Held for the request: the session's identity map then keeps the lastUsedAt just written.
     request.state.api_key = record

@@ -54,8 +54,8 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     """Same method, path and JSON body (whatever its key order or spacing) → same fingerprint."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
-        canonical = body
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        canonical = body  # not JSON (or nested past what it can read): the handler says 400
     digest = hashlib.sha256(f"{method} {path}\n".encode())
     digest.update(canonical)
     return digest.hexdigest()

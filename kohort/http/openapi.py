@@ -13,7 +13,9 @@ _DESCRIPTIONS = {
     401: "No API key, a malformed Authorization header, or an unknown, revoked or expired key.",
     403: "A publishable key on a route that needs a secret key (PUBLISHABLE_KEY_NOT_ALLOWED).",
     404: "No such object in the caller's organization and mode (NOT_FOUND).",
+    408: "The request body did not arrive within KOHORT_BODY_TIMEOUT_SECONDS (REQUEST_TIMEOUT).",
     409: "Conflict: a unique value already used, or an Idempotency-Key reused or in progress.",
+    413: "The request body is larger than KOHORT_MAX_BODY_BYTES (REQUEST_TOO_LARGE).",
     500: "Internal error; the answer carries the requestId to report.",
     503: "Not ready.",
 }
@@ -81,6 +83,7 @@ def install_openapi(app: FastAPI) -> None:
                 for operation in path.values():
                     if isinstance(operation, dict):
                         operation.get("responses", {}).pop("422", None)
+                        _declare_body_limits(operation)
                         _declare_headers(operation)
             components = schema.get("components", {}).get("schemas", {})
             components.pop("HTTPValidationError", None)
@@ -89,6 +92,23 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _declare_body_limits(operation: dict[str, Any]) -> None:
+    """An operation that takes a body can answer 413 (too large) and 408 (too slow), from
+    `BodyLimitMiddleware`, before it runs."""
+    if "requestBody" not in operation:
+        return
+    responses = operation.setdefault("responses", {})
+    envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    for status in (408, 413):
+        responses.setdefault(
+            str(status),
+            {
+                "description": _DESCRIPTIONS[status],
+                "content": {"application/json": {"schema": envelope}},
+            },
+        )
 
 
 def _declare_headers(operation: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from kohort.errors import AppError, InternalError, ValidationError, render_error
 from kohort.http import idempotency
 from kohort.http.auth import authenticate_in, authenticate_request, record_pending_use
 from kohort.http.commit import run_after_commit
+from kohort.http.middleware import has_body
 from kohort.http.validation import from_validation_error
 
 log = logging.getLogger("kohort.http")
@@ -73,15 +74,19 @@ class KohortRoute(APIRoute):
 
 
 async def _run(request: Request, handler: Handler) -> Response:
+    """A request with a body, or an idempotent one, is authenticated before its body is read
+    (a stranger's upload is never read); the others inside their own transaction."""
     db: Database = request.app.state.db
     _read_body_as_json(request)
+    key = request.headers.get("idempotency-key")
+    idempotent = key is not None and request.method == "POST"
+    if idempotent or has_body(request.scope):
+        request.state.auth = await authenticate_request(request, db)
     body = await request.body()
     if _NUL.search(body) or "%00" in request.url.query:
         raise _nul_error()
-    key = request.headers.get("idempotency-key")
     if key is None or request.method != "POST":
         return await _in_transaction(request, handler, db, None)
-    request.state.auth = await authenticate_request(request, db)
     outcome = await idempotency.claim(
         db,
         organization_id=request.state.auth.organization_id,

@@ -76,17 +76,27 @@ MetadataIn = Annotated[
 """`metadata`: string → string, ≤ 50 keys, key ≤ 40 chars, value ≤ 500 chars."""
 
 
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""C0 (tab, CR and LF included), DEL, C1 and the Unicode line and paragraph separators."""
+
+
+def has_control_characters(value: str) -> bool:
+    return CONTROL_CHARACTERS.search(value) is not None
+
+
 def _reject_control(value: Any) -> Any:
-    if isinstance(value, str) and re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", value):
-        raise ValueError("must not contain control characters")
+    if isinstance(value, str) and has_control_characters(value):
+        raise ValueError("must be one line of text, without control characters (CR, LF, tab, …)")
     return value
 
 
 Text = Annotated[str, BeforeValidator(_reject_control)]
+"""A single-line text field (a name, a reference, a description): no control characters."""
 
 
-JSONInteger = Strict()
-"""For money and counts: a JSON integer only, not `true`, `"5000"` or `5000.0`."""
+JSONInt = Annotated[int, Strict()]
+"""The API's one integer type (money, counts, durations, levels): a JSON integer only, not
+`true`, `"5000"` or `5000.0`."""
 
 
 class RequestModel(BaseModel):

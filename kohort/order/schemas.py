@@ -6,7 +6,7 @@ from pydantic import AfterValidator, AliasChoices, BaseModel, EmailStr, Field
 
 from kohort.customer.schemas import CustomerRead, Locale, Name, PhoneIn
 from kohort.http.schemas import (
-    JSONInteger,
+    JSONInt,
     MetadataIn,
     RequestModel,
     ResponseModel,
@@ -101,7 +101,7 @@ class OrderExpandable(OrderRead):
 
 
 class OrderCreate(RequestModel):
-    amount: Annotated[int, JSONInteger, Field(gt=0, le=MAX_AMOUNT)]
+    amount: Annotated[JSONInt, Field(gt=0, le=MAX_AMOUNT)]
     currency: Literal["EUR"] = "EUR"
     customer_id: Annotated[str, Field(max_length=64)] | None = None
     customer_email: Annotated[EmailStr, Field(max_length=254)] | None = None

@@ -26,7 +26,7 @@ async def get_my_organization(session: Session, auth: SecretKey) -> Organization
     organization = await service.get_own_organization(
         session, organization_id=auth.organization_id, caller_organization_id=auth.organization_id
     )
-    return OrganizationRead.model_validate(organization)
+    return OrganizationRead.for_mode(organization, livemode=auth.livemode)
 
 
 @router.get("/{id}", response_model=OrganizationRead, responses=errors(404))
@@ -35,14 +35,15 @@ async def get_organization(id: str, session: Session, auth: SecretKey) -> Organi
     organization = await service.get_own_organization(
         session, organization_id=id, caller_organization_id=auth.organization_id
     )
-    return OrganizationRead.model_validate(organization)
+    return OrganizationRead.for_mode(organization, livemode=auth.livemode)
 
 
 @router.patch("/{id}", response_model=OrganizationRead, responses=errors(404))
 async def update_organization(
     id: str, changes: OrganizationUpdate, session: Session, auth: SecretKey, settings: AppSettings
 ) -> OrganizationRead:
-    """Update `name`, `websiteUrl`, `timezone` (IANA name), `fromEmailName`, or the payout
+    """Live secret keys only (a test key → 403 LIVE_KEY_REQUIRED: every field applies to live
+    mode). Update `name`, `websiteUrl`, `timezone` (IANA name), `fromEmailName`, or the payout
     settings: `payoutMethod` (live mode; test mode always pays with `test`), `stripeSecretKey`
     (write-only, stored encrypted), `payoutDebtorName`, `payoutDebtorIban` (stored encrypted,
     returned masked), `payoutDebtorBic`. `stripe_refund` without a Stripe key → 400."""
@@ -50,6 +51,6 @@ async def update_organization(
         session, organization_id=id, caller_organization_id=auth.organization_id
     )
     organization = await service.update_organization(
-        session, organization, changes, settings=settings
+        session, organization, changes, livemode=auth.livemode, settings=settings
     )
-    return OrganizationRead.model_validate(organization)
+    return OrganizationRead.for_mode(organization, livemode=auth.livemode)

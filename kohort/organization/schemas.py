@@ -45,6 +45,7 @@ WebsiteUrl = Annotated[
 PayoutMethod = Literal["stripe_refund", "sepa_transfer"]
 STRIPE_REFUND: PayoutMethod = "stripe_refund"
 DEFAULT_PAYOUT_METHOD: PayoutMethod = "sepa_transfer"
+TEST_PAYOUT_METHOD = "test"
 _STRIPE_SECRET_KEY = re.compile(r"^sk_(test|live)_[A-Za-z0-9]{8,247}$")
 
 
@@ -83,8 +84,11 @@ class OrganizationRead(ResponseModel):
     acquisition_fee_percent: PercentOut
     from_email_name: str | None
     payout_method: Annotated[
-        PayoutMethod, BeforeValidator(lambda v: v or DEFAULT_PAYOUT_METHOD)
-    ] = Field(description="How live-mode cashback is paid; test mode always uses `test`.")
+        PayoutMethod | Literal["test"], BeforeValidator(lambda v: v or DEFAULT_PAYOUT_METHOD)
+    ] = Field(
+        description="How cashback is paid in the key's mode: the live setting for a live key; "
+        "`test` for a test key (test mode always pays with `test`)."
+    )
     stripe_secret_key_set: Annotated[bool, BeforeValidator(bool)] = Field(
         validation_alias=AliasChoices("stripe_secret_key_encrypted", "stripe_secret_key_set"),
         description="Whether a Stripe secret key is stored (it is never returned).",
@@ -96,8 +100,30 @@ class OrganizationRead(ResponseModel):
     created_at: Timestamp
     updated_at: Timestamp
 
+    @classmethod
+    def for_mode(cls, organization: object, *, livemode: bool) -> "OrganizationRead":
+        """The organization as a key of `livemode` sees it: the payout settings are live
+        mode's, so a test key sees test mode's own (`test`, nothing stored), never them."""
+        read = cls.model_validate(organization)
+        if livemode:
+            return read
+        return read.model_copy(update=dict(_TEST_MODE_PAYOUTS))
+
+
+_TEST_MODE_PAYOUTS = {
+    "payout_method": TEST_PAYOUT_METHOD,
+    "stripe_secret_key_set": False,
+    "stripe_secret_key_hint": None,
+    "payout_debtor_name": None,
+    "payout_debtor_iban_masked": None,
+    "payout_debtor_bic": None,
+}
+
 
 class OrganizationUpdate(RequestModel):
+    """Every field applies to live mode (what shoppers read, how they are paid): only a live
+    secret key may change them."""
+
     name: Annotated[Text, Field(min_length=1, max_length=255)] | None = None
     website_url: WebsiteUrl | None = None
     timezone: Timezone | None = None

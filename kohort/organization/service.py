@@ -14,10 +14,11 @@ from kohort.api_key.repository import PUBLISHABLE, SECRET
 from kohort.config import Settings
 from kohort.errors import ValidationError
 from kohort.group_settings import service as group_settings
+from kohort.http.schemas import has_control_characters
 from kohort.ids import new_id
 from kohort.models import Organization
 from kohort.organization import repository
-from kohort.organization.errors import OrganizationNotFoundError
+from kohort.organization.errors import LiveKeyRequiredError, OrganizationNotFoundError
 from kohort.organization.schemas import (
     DEFAULT_ACQUISITION_FEE_PERCENT,
     DEFAULT_TIMEZONE,
@@ -53,6 +54,8 @@ async def create_organization(
     name = name.strip()
     if not name or len(name) > 255:
         raise ValidationError("name must be 1 to 255 characters.", param="name")
+    if has_control_characters(name):
+        raise ValidationError("name must be one line of text, without control characters.")
     now = clock.now()
     organization = Organization(
         id=new_id("org"),
@@ -99,9 +102,19 @@ async def update_organization(
     organization: Organization,
     changes: OrganizationUpdate,
     *,
+    livemode: bool,
     settings: Settings,
 ) -> Organization:
+    """Every field is live mode's (shop name and sender, payout settings): a test key may
+    read them, never change them (403 naming the first field given)."""
     provided = changes.model_fields_set
+    if provided and not livemode:
+        field = to_camel(next(name for name in OrganizationUpdate.model_fields if name in provided))
+        raise LiveKeyRequiredError(
+            f"{field} applies to live mode, so only a live secret key (sk_live_…) can change "
+            "it; test keys may read the organization.",
+            param=field,
+        )
     for required in ("name", "timezone", "payout_method"):
         if required in provided and getattr(changes, required) is None:
             raise ValidationError(f"{to_camel(required)} cannot be null.", param=to_camel(required))

@@ -36,6 +36,11 @@ def _notice(request: Request, reason: str, status: int) -> HTMLResponse:
     return _page("notice.html", locale, status, {"reason": reason, "shop": None})
 
 
+def not_found_page(request: Request, status: int = 404) -> HTMLResponse:
+    """The answer to any other request under /r/ (another method): a page, never JSON."""
+    return _notice(request, "not_found", status)
+
+
 @router.get("/r/{code:path}", response_class=HTMLResponse)
 async def share_page(code: str, request: Request) -> Response:
     try:

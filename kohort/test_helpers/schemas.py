@@ -2,7 +2,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from kohort.http.schemas import JSONInteger, RequestModel, TimestampIn
+from kohort.http.schemas import JSONInt, RequestModel, TimestampIn
 
 MAX_ADVANCE_SECONDS = 200 * 24 * 3600
 
@@ -10,7 +10,7 @@ MAX_ADVANCE_SECONDS = 200 * 24 * 3600
 class GroupAdvance(RequestModel):
     """How far to move a test group's clock: `seconds`, or `to` a moment (exactly one)."""
 
-    seconds: Annotated[int, JSONInteger, Field(ge=1, le=MAX_ADVANCE_SECONDS)] | None = None
+    seconds: Annotated[JSONInt, Field(ge=1, le=MAX_ADVANCE_SECONDS)] | None = None
     to: TimestampIn | None = None
 
     @model_validator(mode="after")

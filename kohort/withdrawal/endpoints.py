@@ -8,11 +8,13 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, Response
 
 from kohort import clock
 from kohort.config import Settings
 from kohort.db import Database
+from kohort.errors import RequestTimeoutError, RequestTooLargeError
 from kohort.secret_key import secret_key
 from kohort.withdrawal import csrf, rendering, service
 from kohort.withdrawal.service import Outcome, Result
@@ -69,6 +71,12 @@ def _notice(
     locale = locale or rendering.negotiate(request.headers.get("accept-language"))
     defaults = {"reason": reason, "shop": None, "amount": None, "retry_url": None}
     return _page("notice.html", locale, status, {**defaults, **context})
+
+
+def not_found_page(request: Request, status: int = 404) -> HTMLResponse:
+    """The answer to any other request under /w/ (another path, another method): the page
+    of a link that is not valid, never the API's JSON."""
+    return _notice(request, Outcome.UNKNOWN_ORDER.value, status)
 
 
 def _link(order_id: str, token: str) -> str:
@@ -151,6 +159,8 @@ async def _read_form(request: Request) -> dict[str, str] | None:
 async def submit_withdrawal(order_id: str, request: Request, token: str = "") -> Response:
     try:
         return await _submit(order_id, request, token)
+    except (RequestTooLargeError, RequestTimeoutError, ClientDisconnect):
+        raise  # a body refused by the limits (answered by BodyLimitMiddleware), a client gone
     except Exception:
         log.exception("withdrawal submit failed", extra={"request_id": request.state.request_id})
         return _notice(request, "error", 500)

@@ -113,6 +113,44 @@ async def test_basic_with_key_as_user_and_empty_password_works(
     assert response.request.headers["Authorization"] == basic(org.sk_test + ":")["Authorization"]
 
 
+@pytest.mark.parametrize("password", ["secret", " ", "sk_test_x"])
+async def test_basic_with_a_password_is_refused(
+    client: httpx.AsyncClient, org: Org, password: str
+) -> None:
+    """The key goes in the user name; a password is most likely a mistake, so it is refused
+    rather than ignored."""
+    response = await client.get("/customers", auth=(org.sk_test, password))
+    error = assert_error(response, 401, "INVALID_AUTHORIZATION_HEADER")
+    assert "empty password" in error["message"]
+    assert org.sk_test not in error["message"]
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        pytest.param("same", id="the-same-key-twice"),
+        pytest.param("unknown", id="then-an-unknown-key"),
+        pytest.param("basic", id="then-basic"),
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_two_authorization_headers_are_refused(
+    client: httpx.AsyncClient, org: Org, second: str, method: str
+) -> None:
+    other = {
+        "same": f"Bearer {org.sk_test}",
+        "unknown": f"Bearer {WELL_FORMED_UNKNOWN_KEY}",
+        "basic": basic(org.sk_test + ":")["Authorization"],
+    }[second]
+    headers = [("Authorization", f"Bearer {org.sk_test}"), ("Authorization", other)]
+    body = {"emailAddress": "twice@example.com"} if method == "POST" else None
+    response = await client.request(method, "/customers", headers=headers, json=body)
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    assert error["param"] == "Authorization"
+    listed = await client.get("/customers", headers=bearer(org.sk_test))
+    assert listed.json()["count"] == 0
+
+
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
 async def test_bearer_scheme_is_case_insensitive(
     client: httpx.AsyncClient, org: Org, scheme: str

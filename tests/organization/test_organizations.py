@@ -38,14 +38,14 @@ async def me(client: httpx.AsyncClient, key: str) -> dict[str, Any]:
 
 
 async def patch(client: httpx.AsyncClient, org: Org, **changes: Any) -> httpx.Response:
-    return await client.patch(f"/organizations/{org.id}", json=changes, headers=bearer(org.sk_test))
+    return await client.patch(f"/organizations/{org.id}", json=changes, headers=bearer(org.sk_live))
 
 
 # --- GET ---------------------------------------------------------------------------------
 
 
 async def test_me_has_the_exact_shape_and_defaults(client: httpx.AsyncClient, org: Org) -> None:
-    body = await me(client, org.sk_test)
+    body = await me(client, org.sk_live)
     assert set(body) == ORGANIZATION_FIELDS
     assert body["id"] == org.id
     assert body["name"] == "Test Shop"
@@ -59,15 +59,17 @@ async def test_me_has_the_exact_shape_and_defaults(client: httpx.AsyncClient, or
     assert body["updatedAt"] == body["createdAt"]
 
 
-async def test_me_is_the_same_organization_in_both_modes(
+async def test_me_is_the_same_organization_in_both_modes_but_for_the_payout_method(
     client: httpx.AsyncClient, org: Org
 ) -> None:
-    assert await me(client, org.sk_live) == await me(client, org.sk_test)
+    live, test = await me(client, org.sk_live), await me(client, org.sk_test)
+    assert (live.pop("payoutMethod"), test.pop("payoutMethod")) == ("sepa_transfer", "test")
+    assert live == test
 
 
 async def test_slugs_are_unique(client: httpx.AsyncClient, org: Org, db: Database) -> None:
     twin = await make_organization(db, name="Test Shop")
-    assert (await me(client, twin.sk_test))["slug"] != (await me(client, org.sk_test))["slug"]
+    assert (await me(client, twin.sk_test))["slug"] != (await me(client, org.sk_live))["slug"]
 
 
 async def test_get_own_organization_by_id(client: httpx.AsyncClient, org: Org) -> None:
@@ -96,14 +98,14 @@ async def test_organization_routes_need_a_secret_key(client: httpx.AsyncClient, 
         ),
     ):
         assert_error(response, 403, "PUBLISHABLE_KEY_NOT_ALLOWED")
-    assert (await me(client, org.sk_test))["name"] == "Test Shop"
+    assert (await me(client, org.sk_live))["name"] == "Test Shop"
 
 
 # --- PATCH -------------------------------------------------------------------------------
 
 
 async def test_patch_updates_the_given_fields(client: httpx.AsyncClient, org: Org) -> None:
-    before = await me(client, org.sk_test)
+    before = await me(client, org.sk_live)
     response = await patch(
         client,
         org,
@@ -122,7 +124,7 @@ async def test_patch_updates_the_given_fields(client: httpx.AsyncClient, org: Or
     assert body["slug"] == before["slug"]
     assert body["acquisitionFeePercent"] == 10.0
     assert body["createdAt"] == before["createdAt"]
-    assert await me(client, org.sk_test) == body
+    assert await me(client, org.sk_live) == body
 
 
 async def test_patch_keeps_the_website_url_as_given(client: httpx.AsyncClient, org: Org) -> None:
@@ -159,7 +161,7 @@ async def test_patch_null_clears_optional_fields(client: httpx.AsyncClient, org:
     assert response.status_code == 200, response.text
     assert response.json()["websiteUrl"] is None
     assert response.json()["fromEmailName"] is None
-    assert (await me(client, org.sk_test))["websiteUrl"] is None
+    assert (await me(client, org.sk_live))["websiteUrl"] is None
 
 
 async def test_acquisition_fee_is_read_only(client: httpx.AsyncClient, org: Org) -> None:
@@ -167,22 +169,22 @@ async def test_acquisition_fee_is_read_only(client: httpx.AsyncClient, org: Org)
         response = await patch(client, org, **{field: 0, "name": "Free ride"})
         assert response.status_code == 200, response.text
         assert response.json()["acquisitionFeePercent"] == 10.0
-    assert (await me(client, org.sk_test))["acquisitionFeePercent"] == 10.0
+    assert (await me(client, org.sk_live))["acquisitionFeePercent"] == 10.0
 
 
 async def test_patch_moves_updated_at_only(client: httpx.AsyncClient, org: Org) -> None:
-    before = await me(client, org.sk_test)
+    before = await me(client, org.sk_live)
     moment = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1, milliseconds=250)
     with time_machine.travel(moment, tick=False):
         response = await patch(client, org, fromEmailName="Later")
     assert response.status_code == 200, response.text
     assert response.json()["updatedAt"] == timestamp(moment)
     assert response.json()["createdAt"] == before["createdAt"]
-    assert (await me(client, org.sk_test))["updatedAt"] == timestamp(moment)
+    assert (await me(client, org.sk_live))["updatedAt"] == timestamp(moment)
 
 
 async def test_empty_patch_changes_nothing(client: httpx.AsyncClient, org: Org) -> None:
-    before = await me(client, org.sk_test)
+    before = await me(client, org.sk_live)
     with time_machine.travel(datetime.now(UTC) + timedelta(days=1), tick=False):
         response = await patch(client, org)
     assert response.status_code == 200, response.text
@@ -193,12 +195,12 @@ async def test_empty_patch_changes_nothing(client: httpx.AsyncClient, org: Org) 
 async def test_unknown_timezone_is_refused_and_nothing_changes(
     client: httpx.AsyncClient, org: Org, zone: str
 ) -> None:
-    before = await me(client, org.sk_test)
+    before = await me(client, org.sk_live)
     response = await patch(client, org, name="Should not stick", timezone=zone)
     error = assert_error(response, 400, "VALIDATION_ERROR")
     assert error["param"] == "timezone"
     assert "timezone" in error["message"]
-    assert await me(client, org.sk_test) == before
+    assert await me(client, org.sk_live) == before
 
 
 @pytest.mark.parametrize(
@@ -207,18 +209,18 @@ async def test_unknown_timezone_is_refused_and_nothing_changes(
 async def test_invalid_website_url_is_refused(
     client: httpx.AsyncClient, org: Org, url: str
 ) -> None:
-    before = await me(client, org.sk_test)
+    before = await me(client, org.sk_live)
     response = await patch(client, org, websiteUrl=url, name="Should not stick")
     error = assert_error(response, 400, "VALIDATION_ERROR")
     assert error["param"] == "websiteUrl"
     assert "websiteUrl" in error["message"]
-    assert await me(client, org.sk_test) == before
+    assert await me(client, org.sk_live) == before
 
 
 async def test_too_long_website_url_is_refused(client: httpx.AsyncClient, org: Org) -> None:
     response = await patch(client, org, websiteUrl="https://example.com/" + "a" * 2100)
     assert_error(response, 400, "VALIDATION_ERROR")
-    assert (await me(client, org.sk_test))["websiteUrl"] is None
+    assert (await me(client, org.sk_live))["websiteUrl"] is None
 
 
 @pytest.mark.parametrize(
@@ -228,12 +230,12 @@ async def test_too_long_website_url_is_refused(client: httpx.AsyncClient, org: O
 async def test_required_fields_cannot_be_cleared(
     client: httpx.AsyncClient, org: Org, field: str, value: Any
 ) -> None:
-    before = await me(client, org.sk_test)
+    before = await me(client, org.sk_live)
     response = await patch(client, org, **{field: value, "fromEmailName": "Should not stick"})
     error = assert_error(response, 400, "VALIDATION_ERROR")
     assert error["param"] == field
     assert field in error["message"]
-    assert await me(client, org.sk_test) == before
+    assert await me(client, org.sk_live) == before
 
 
 async def test_patch_without_a_body_is_refused(client: httpx.AsyncClient, org: Org) -> None:
@@ -244,13 +246,13 @@ async def test_patch_without_a_body_is_refused(client: httpx.AsyncClient, org: O
 async def test_patch_another_organization_is_not_found(
     client: httpx.AsyncClient, org: Org, other_org: Org
 ) -> None:
-    before = await me(client, other_org.sk_test)
+    before = await me(client, other_org.sk_live)
     response = await client.patch(
-        f"/organizations/{other_org.id}", json={"name": "Taken over"}, headers=bearer(org.sk_test)
+        f"/organizations/{other_org.id}", json={"name": "Taken over"}, headers=bearer(org.sk_live)
     )
     assert_error(response, 404, "NOT_FOUND")
-    assert await me(client, other_org.sk_test) == before
-    assert (await me(client, org.sk_test))["name"] == "Test Shop"
+    assert await me(client, other_org.sk_live) == before
+    assert (await me(client, org.sk_live))["name"] == "Test Shop"
 
 
 # --- kohort org create --------------------------------------------------------------------
@@ -286,10 +288,10 @@ async def test_cli_org_create_prints_one_json_object_with_working_keys(
     for label, key in keys.items():
         assert re.fullmatch(rf"{label}_[A-Za-z0-9]{{32,}}", key), key
 
-    organization = await me(client, keys["sk_test"])
+    organization = await me(client, keys["sk_live"])
     assert organization["id"] == created["organizationId"]
     assert organization["name"] == "Shop"
-    assert await me(client, keys["sk_live"]) == organization
+    assert await me(client, keys["sk_test"]) == {**organization, "payoutMethod": "test"}
     for mode, livemode in (("test", False), ("live", True)):
         response = await client.get("/api-keys", headers=bearer(keys[f"sk_{mode}"]))
         assert response.status_code == 200, response.text

@@ -36,7 +36,7 @@ async def test_the_page_shows_the_group_without_a_key_and_without_personal_data(
     await client.patch(
         f"/organizations/{org.id}",
         json={"name": "Chez Léa", "websiteUrl": "https://chez-lea.example.com/shop"},
-        headers=bearer(org.sk_test),
+        headers=bearer(org.sk_live),
     )
     await patched(client, org, {"maxParticipants": 10, "discountLevels": levels((2, 5), (4, 10))})
     creator_email = "creator-share@example.com"
@@ -69,7 +69,7 @@ async def test_the_sender_name_is_the_shops_name(client: httpx.AsyncClient, org:
     await client.patch(
         f"/organizations/{org.id}",
         json={"fromEmailName": "Léa from the shop"},
-        headers=bearer(org.sk_test),
+        headers=bearer(org.sk_live),
     )
     group = await new_group(client, org.sk_test)
     html = (await page(client, group["shareId"])).text

@@ -282,3 +282,29 @@ async def test_a_canceled_order_shows_that_no_cashback_is_due(
         assert response.status_code == 410
         assert "This cashback was canceled" in response.text
     assert await payouts_of(client, org.sk_live, creator["id"]) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/w/a/b", 404),
+        ("POST", "/w/a/b", 404),
+        ("GET", "/w/", 404),
+        ("PUT", "/w/ord_0123456789abcd", 405),
+        ("DELETE", "/w/ord_0123456789abcd", 405),
+        ("POST", "/r/KHT-test-00000000", 405),
+        ("PUT", "/r/a/b", 405),
+    ],
+)
+async def test_every_answer_under_the_shoppers_paths_is_a_page(
+    client: httpx.AsyncClient, method: str, path: str, status: int
+) -> None:
+    response = await client.request(method, path, headers={"Accept-Language": "en-US"})
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.text.lstrip().lower().startswith("<!doctype html>")
+    assert '"error"' not in response.text
+    if status == 405:
+        assert "GET" in response.headers["allow"]
