@@ -11,17 +11,20 @@ SYNC_FLAGS := $(if $(CI),--locked,)
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/kohort_test
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-sqlite test-pg browser lint fmt migrate bench sync
+.PHONY: help run test test-sqlite test-pg browser lint fmt migrate org bench sync
 
 help:
-	@echo "make run | test | test-sqlite | test-pg | lint | fmt | migrate | bench"
+	@echo "make run | test | test-sqlite | test-pg | lint | fmt | migrate | org NAME=… | bench"
 
 .tools/bin/uv:
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet uv
 
+# Bytecode compiled once, at install: every `kohort` process (the tests start hundreds) then
+# imports it instead of compiling its dependencies again, even with PYTHONDONTWRITEBYTECODE.
 sync: $(UV)
-	@$(UV) sync --quiet $(SYNC_FLAGS)
+	@$(UV) sync --quiet --compile-bytecode $(SYNC_FLAGS)
+	@$(UV) run --no-sync python -m compileall -q kohort
 
 run: sync migrate  ## Migrate, create the demo organization once, serve on 127.0.0.1:8000
 	@$(UV) run --no-sync kohort demo
@@ -29,6 +32,11 @@ run: sync migrate  ## Migrate, create the demo organization once, serve on 127.0
 
 migrate: sync
 	@$(UV) run --no-sync kohort migrate
+
+NAME ?=
+org: sync migrate  ## make org NAME="My Shop": an organization with its four keys, live ones included
+	@if [ -z "$(NAME)" ]; then echo 'Usage: make org NAME="My Shop"'; exit 2; fi
+	@$(UV) run --no-sync kohort org create --name "$(NAME)"
 
 test: test-sqlite  ## The whole suite on SQLite, then on PostgreSQL when KOHORT_TEST_DATABASE_URL is set
 	@if [ -n "$$KOHORT_TEST_DATABASE_URL" ]; then \

@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ from kohort.http.server import KohortHttpProtocol, connection_limit, raise_open_
 from kohort.logs import configure_logging, logging_config
 from kohort.organization import repository as organizations
 from kohort.organization import service as organization_service
+from kohort.payout_batch import jobs as payout_batch_jobs
 from kohort.worker import Worker
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Kohort: social cashback.")
@@ -92,6 +94,7 @@ def serve(
         connection_limit(settings),
         open_files,
     )
+    _exit_quietly_on_stop_signals()
     uvicorn.run(
         "kohort.main:create_app",
         factory=True,
@@ -106,6 +109,14 @@ def serve(
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
     )
+
+
+def _exit_quietly_on_stop_signals() -> None:
+    """uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again, to
+    the handler it found: this one, so a stop asked for ends with status 0 (Ctrl-C or SIGTERM
+    on `make run` ends without a make error), not with death by the signal."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda received, frame: None)
 
 
 @app.command()
@@ -234,6 +245,59 @@ def email_retry_failed(
     `kohort email retry-failed --error-contains "cannot compose"`."""
     count = asyncio.run(_retry_failed_emails(organization, error_contains))
     Console().print(f"{count} failed e-mail(s) will be sent again.")
+
+
+payout_batches_app = typer.Typer(no_args_is_help=True, help="SEPA payout batches.")
+app.add_typer(payout_batches_app, name="payout-batches")
+
+
+async def _build_payout_batches(
+    organization: str | None, livemode: bool | None
+) -> list[payout_batch_jobs.Built]:
+    settings = get_settings()
+    db = create_database(settings, pooled=False)
+    try:
+        return await payout_batch_jobs.build_waiting_batches(
+            db, settings, now=clock.now(), organization_id=organization, livemode=livemode
+        )
+    finally:
+        await db.dispose()
+
+
+@payout_batches_app.command("build")
+def payout_batches_build(
+    organization: Annotated[
+        str | None, typer.Option("--organization", help="Only this organization's (org_…).")
+    ] = None,
+    livemode: Annotated[
+        bool | None,
+        typer.Option("--live/--test", help="Only live mode's, or test mode's (default: both)."),
+    ] = None,
+) -> None:
+    """Build now, instead of after midnight UTC, the SEPA batch of each organization and mode
+    whose approved payouts wait for one (as `POST /payout-batches` does for a key's). Prints
+    each batch; exits 1 when an account could not be batched (live mode without a debtor
+    account)."""
+    outcomes = asyncio.run(_build_payout_batches(organization, livemode))
+    out = Console(soft_wrap=True)
+    if not outcomes:
+        out.print("No approved SEPA payout waits for a batch.")
+        return
+    for outcome in outcomes:
+        mode = "live" if outcome.livemode else "test"
+        batch = outcome.batch
+        if batch is None:
+            reason = outcome.error.message if outcome.error else "not built"
+            console.print(f"{outcome.organization_id} ({mode}): {reason}", markup=False)
+            continue
+        total = Decimal(batch.total_amount).scaleb(-2)
+        out.print(
+            f"{batch.id} ({mode}) of {outcome.organization_id}: {batch.payouts_count} "
+            f"payout(s), {total} {batch.currency}, file {batch.message_id}",
+            markup=False,
+        )
+    if any(outcome.batch is None for outcome in outcomes):
+        raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":

@@ -245,3 +245,51 @@ async def test_a_deeply_nested_body_gets_the_same_answer_with_or_without_an_idem
             assert response.status_code < 500, (path, response.text)
             answers.append((response.status_code, response.json().get("error", {}).get("code")))
         assert answers[0] == answers[1], path
+
+
+@pytest.mark.parametrize(
+    "value", ["1999", 19.99, 1999.0, True], ids=["string", "decimal", "float", "bool"]
+)
+async def test_an_amount_that_is_not_an_integer_is_explained_in_cents(
+    client: httpx.AsyncClient, org: Org, value: Any
+) -> None:
+    before = (await client.get("/orders", headers=bearer(org.sk_test))).json()["count"]
+    response = await client.post("/orders", json=_order(amount=value), headers=bearer(org.sk_test))
+    error = assert_error(response, 400, "VALIDATION_ERROR", param="amount")
+    assert "amounts are integers in cents" in error["message"]
+    assert "1999 for 19.99 EUR" in error["message"]
+    assert (await client.get("/orders", headers=bearer(org.sk_test))).json()["count"] == before
+
+
+async def test_another_integer_field_says_it_wants_a_json_integer(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    url = f"/organizations/{org.id}/payment-group-settings"
+    response = await client.patch(url, json={"maxParticipants": "7"}, headers=bearer(org.sk_test))
+    error = assert_error(response, 400, "VALIDATION_ERROR", param="maxParticipants")
+    assert "must be a JSON integer" in error["message"]
+
+
+@pytest.mark.parametrize("style", ["expand[]", "expand"])
+async def test_expand_is_read_with_or_without_brackets(
+    client: httpx.AsyncClient, org: Org, style: str
+) -> None:
+    created = await client.post("/orders", json=_order(), headers=bearer(org.sk_test))
+    assert created.status_code == 201, created.text
+    order_id = created.json()["id"]
+    one = await client.get(
+        f"/orders/{order_id}", params={style: "paymentGroup"}, headers=bearer(org.sk_test)
+    )
+    assert one.status_code == 200, one.text
+    assert one.json()["paymentGroup"]["shareId"].startswith("KHT-test-")
+    listed = await client.get(
+        "/orders",
+        params=[(style, "customer"), (style, "paymentGroup")],
+        headers=bearer(org.sk_test),
+    )
+    assert listed.status_code == 200, listed.text
+    first = listed.json()["data"][0]
+    assert first["customer"]["emailAddress"] == "rules@example.com"
+    assert first["paymentGroup"] is not None
+    refused = await client.get("/orders", params={style: "nope"}, headers=bearer(org.sk_test))
+    assert_error(refused, 400, "VALIDATION_ERROR", param="expand[]")

@@ -173,6 +173,7 @@ def _outgoing(
             **message.data,
             **links,
             "shop_name": one_line(sender),
+            "livemode": message.livemode,
             "share_url": f"{settings.base_url}/r/{message.data.get('code', '')}",
             "fmt": Formatter(
                 locale=message.locale,

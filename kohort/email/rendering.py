@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_date, format_time, format_timedelta, get_datetime_format
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_time,
+    format_timedelta,
+    get_datetime_format,
+    get_timezone_gmt,
+)
 from babel.numbers import format_currency
 from babel.support import Translations
 from jinja2 import Environment
@@ -50,16 +57,27 @@ class Formatter:
         return format_currency(Decimal(cents).scaleb(-2), self.currency, locale=self.locale)
 
     def moment(self, value: str | datetime) -> str:
-        """A date and time in the organization's timezone, the locale's long date."""
+        """A date and time in the organization's timezone, the locale's long date, the time
+        followed by its zone ("1 December 2026, 19:57 CET"), so a reader elsewhere is not
+        misled."""
         local = _aware(value).astimezone(self.timezone)
         date = format_date(local, "long", locale=self.locale)
-        time = format_time(local, "short", locale=self.locale)
+        time = f"{format_time(local, 'short', locale=self.locale)} {zone_label(local, self.locale)}"
         pattern = get_datetime_format("long", locale=self.locale)
         return str(pattern).replace("'", "").replace("{0}", time).replace("{1}", date)
 
     def time_left(self, until: str | datetime) -> str:
         left = max(_aware(until) - self.now, timedelta(0))
         return format_timedelta(left, threshold=2, locale=self.locale)
+
+
+def zone_label(moment: datetime, locale: str) -> str:
+    """The zone of an aware `moment` as the locale abbreviates it (CET, MESZ, EST, UTC), else
+    as the locale writes an offset from UTC (UTC+02:00, GMT-04:00)."""
+    short = str(format_datetime(moment, "z", locale=locale))
+    if short.isalpha() and short.isupper() and len(short) <= 5:
+        return short
+    return str(get_timezone_gmt(moment, "long", locale=locale))
 
 
 def _aware(value: str | datetime) -> datetime:

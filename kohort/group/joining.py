@@ -31,9 +31,19 @@ class Seat:
 
 
 def check_open(group: PaymentGroup, now: datetime) -> None:
-    if group.status != repository.OPEN or group.expires_at <= now:
+    """An ended group, or one past its end the worker has not ended yet, cannot be joined;
+    the message says which state it is in."""
+    if group.status != repository.OPEN:
+        state = {repository.COMPLETED: "completed (it filled up or its time ended)"}.get(
+            group.status, group.status.lower()
+        )
         raise GroupEndedError(
-            f"Group {group.share_id} is completed, expired or canceled.", param="code"
+            f"Group {group.share_id} is {state}: it cannot be joined any more.", param="code"
+        )
+    if group.expires_at <= now:
+        raise GroupEndedError(
+            f"Group {group.share_id} has expired (its time ended): it cannot be joined any more.",
+            param="code",
         )
 
 

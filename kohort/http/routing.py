@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
@@ -63,6 +64,7 @@ class KohortRoute(APIRoute):
 
         async def route(request: Request) -> Response:
             request_id: str = request.state.request_id
+            _expand_without_brackets(request)
             try:
                 return await _run(request, handler)
             except AppError as error:
@@ -178,6 +180,20 @@ def _target(request: Request) -> str:
 
 def _is_stored(error: AppError) -> bool:
     return not isinstance(error, ValidationError) and error.status not in (401, 403)
+
+
+def _expand_without_brackets(request: Request) -> None:
+    """`?expand=x` (no brackets, as many clients write it) means `?expand[]=x`."""
+    query: bytes = request.scope.get("query_string", b"")
+    if b"expand=" not in query:
+        return
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    if all(name != "expand" for name, _ in pairs):
+        return
+    renamed = [("expand[]" if name == "expand" else name, value) for name, value in pairs]
+    request.scope["query_string"] = urlencode(renamed).encode("latin-1")
+    request.__dict__.pop("_query_params", None)
+    request.__dict__.pop("_url", None)
 
 
 def _read_body_as_json(request: Request) -> None:

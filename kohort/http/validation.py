@@ -19,6 +19,24 @@ def _field(loc: Sequence[Any]) -> str:
     return f"{name}[{indexes[0]}]" if indexes and parts else name
 
 
+_MONEY_FIELDS = {"amount", "minPurchaseValue", "min_purchase_value"}
+_NOT_AN_INTEGER = {"int_type", "int_parsing", "int_from_float"}
+
+
+def _message(error: Any, loc: Sequence[Any]) -> str:
+    """Pydantic's message, except for a value that is not a JSON integer: amounts are
+    integers in cents, and the message says so."""
+    if error.get("type") in _NOT_AN_INTEGER:
+        if loc and str(loc[-1]) in _MONEY_FIELDS:
+            return (
+                "amounts are integers in cents, as a JSON number without a fraction "
+                "(1999 for 19.99 EUR), not a string or a decimal"
+            )
+        return "must be a JSON integer (not a string, a boolean or a decimal number)"
+    message = str(error.get("msg", "is invalid"))
+    return message.removeprefix("Value error, ").rstrip(".")
+
+
 def from_validation_error(exc: RequestValidationError) -> AppError:
     errors = list(exc.errors())
     if any(error.get("type") == "json_invalid" for error in errors):
@@ -31,8 +49,7 @@ def from_validation_error(exc: RequestValidationError) -> AppError:
             messages.append("a JSON object body is required")
             params.append("body")
             continue
-        message = str(error.get("msg", "is invalid"))
-        message = message.removeprefix("Value error, ").rstrip(".")
+        message = _message(error, loc)
         if "[key]" in loc:
             at = loc.index("[key]")
             message = f"key '{loc[at - 1]}': {message}"

@@ -44,7 +44,7 @@ async def update_organization(
 ) -> OrganizationRead:
     """Live secret keys only (a test key → 403 LIVE_KEY_REQUIRED: every field applies to live
     mode). Update `name`, `websiteUrl`, `timezone` (IANA name), `fromEmailName`, or the payout
-    settings: `payoutMethod` (live mode; test mode always pays with `test`), `stripeSecretKey`
+    settings: `payoutMethod` (live mode; test mode rehearses `sepa_transfer`), `stripeSecretKey`
     (write-only, stored encrypted), `payoutDebtorName`, `payoutDebtorIban` (stored encrypted,
     returned masked), `payoutDebtorBic`. `stripe_refund` without a Stripe key → 400."""
     organization = await service.get_own_organization(

@@ -9,7 +9,9 @@ from pydantic import ValidationError as PydanticValidationError
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
+from kohort.crypto import mask_iban
 from kohort.http.schemas import PercentOut, RequestModel, ResponseModel, Text, Timestamp
+from kohort.payout_batch.pain001 import TEST_MODE_DEBTOR
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +47,6 @@ WebsiteUrl = Annotated[
 PayoutMethod = Literal["stripe_refund", "sepa_transfer"]
 STRIPE_REFUND: PayoutMethod = "stripe_refund"
 DEFAULT_PAYOUT_METHOD: PayoutMethod = "sepa_transfer"
-TEST_PAYOUT_METHOD = "test"
 _STRIPE_SECRET_KEY = re.compile(r"^sk_(test|live)_[A-Za-z0-9]{8,247}$")
 
 
@@ -84,17 +85,20 @@ class OrganizationRead(ResponseModel):
     acquisition_fee_percent: PercentOut
     from_email_name: str | None
     payout_method: Annotated[
-        PayoutMethod | Literal["test"], BeforeValidator(lambda v: v or DEFAULT_PAYOUT_METHOD)
+        PayoutMethod, BeforeValidator(lambda v: v or DEFAULT_PAYOUT_METHOD)
     ] = Field(
         description="How cashback is paid in the key's mode: the live setting for a live key; "
-        "`test` for a test key (test mode always pays with `test`)."
+        "`sepa_transfer` for a test key (test mode rehearses live mode's default)."
     )
     stripe_secret_key_set: Annotated[bool, BeforeValidator(bool)] = Field(
         validation_alias=AliasChoices("stripe_secret_key_encrypted", "stripe_secret_key_set"),
         description="Whether a Stripe secret key is stored (it is never returned).",
     )
     stripe_secret_key_hint: str | None = Field(examples=["sk_live_…abcd"])
-    payout_debtor_name: str | None
+    payout_debtor_name: str | None = Field(
+        description="The account SEPA batches are paid from; for a test key, test mode's "
+        "simulated one (`Kohort test mode`)."
+    )
     payout_debtor_iban_masked: str | None = Field(examples=["FR76 **** **** **** **** **** 189"])
     payout_debtor_bic: str | None
     created_at: Timestamp
@@ -103,7 +107,8 @@ class OrganizationRead(ResponseModel):
     @classmethod
     def for_mode(cls, organization: object, *, livemode: bool) -> "OrganizationRead":
         """The organization as a key of `livemode` sees it: the payout settings are live
-        mode's, so a test key sees test mode's own (`test`, nothing stored), never them."""
+        mode's, so a test key sees test mode's own (SEPA from the simulated debtor account,
+        no Stripe key), never them."""
         read = cls.model_validate(organization)
         if livemode:
             return read
@@ -111,12 +116,12 @@ class OrganizationRead(ResponseModel):
 
 
 _TEST_MODE_PAYOUTS = {
-    "payout_method": TEST_PAYOUT_METHOD,
+    "payout_method": DEFAULT_PAYOUT_METHOD,
     "stripe_secret_key_set": False,
     "stripe_secret_key_hint": None,
-    "payout_debtor_name": None,
-    "payout_debtor_iban_masked": None,
-    "payout_debtor_bic": None,
+    "payout_debtor_name": TEST_MODE_DEBTOR.name,
+    "payout_debtor_iban_masked": mask_iban(TEST_MODE_DEBTOR.iban),
+    "payout_debtor_bic": TEST_MODE_DEBTOR.bic,
 }
 
 

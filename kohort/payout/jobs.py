@@ -1,5 +1,6 @@
-"""Payouts' background work: start the payouts that need no shopper action, pay the due ones,
-retry transient provider failures with backoff.
+"""Payouts' background work: start the payouts that need no shopper action (Stripe refunds),
+pay the due ones, retry transient provider failures with backoff. SEPA payouts, in both modes,
+are started by the shopper and paid by a batch (`kohort.payout_batch`).
 
 A provider payout is leased in a short transaction (`FOR UPDATE SKIP LOCKED`; `processing`,
 one more attempt, due again when the lease ends), the provider is called with no transaction
@@ -46,8 +47,8 @@ class _Outcome:
 
 
 async def process_due(db: Database, settings: Settings, *, now: datetime, limit: int) -> int:
-    """Handle up to `limit` items of each kind (payouts to start, test payouts, Stripe
-    refunds); the most handled of any kind, so that a full batch is followed at once."""
+    """Handle up to `limit` items of each kind (payouts to start, leftover `test` payouts,
+    Stripe refunds); the most handled of any kind, so that a full batch is followed at once."""
     started = await start_automatic(db, now=now, limit=limit)
     paid = await pay_test(db, now=now, limit=limit)
     refunded = await pay_stripe(db, settings, now=now, limit=limit)
@@ -55,18 +56,19 @@ async def process_due(db: Database, settings: Settings, *, now: datetime, limit:
 
 
 async def start_automatic(db: Database, *, now: datetime, limit: int) -> int:
-    """Start the payouts of CASHBACK_AVAILABLE orders that need no shopper action: every
-    test-mode order (`test`), and live orders of organizations paying by Stripe refund."""
+    """Start the payouts of CASHBACK_AVAILABLE orders that need no shopper action: live
+    orders of organizations paying by Stripe refund."""
     async with db.write() as session:
         orders = await repository.claim_orders_to_pay(session, limit=limit)
         for order in orders:
-            method = STRIPE_REFUND if order.livemode else TEST
-            await service.start_payout(session, order_id=order.id, method=method, now=now)
+            await service.start_payout(session, order_id=order.id, method=STRIPE_REFUND, now=now)
     return len(orders)
 
 
 async def pay_test(db: Database, *, now: datetime, limit: int) -> int:
-    """`test` payouts move no money: each due one is paid at once."""
+    """A `test` payout (test mode's method before it rehearsed SEPA; none is made any more)
+    still pending in a database moves no money: it is paid at once, so its order is not left
+    CASHBACK_PROCESSING."""
     async with db.write() as session:
         payouts = await repository.claim_due(session, now=now, methods=(TEST,), limit=limit)
         for payout in payouts:

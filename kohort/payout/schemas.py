@@ -13,12 +13,17 @@ class PayoutRead(ResponseModel):
     object: Literal["payout"] = "payout"
     livemode: bool
     order_id: str
-    method: PayoutMethod
+    method: PayoutMethod = Field(
+        description="`sepa_transfer` (both modes: the shopper's account, then a batch) or "
+        "`stripe_refund` (live mode); `test` only on payouts made before test mode rehearsed "
+        "SEPA."
+    )
     amount: int = Field(description="The cashback paid, in cents.")
     currency: Literal["EUR"]
     status: PayoutStatus
     provider_reference: str | None = Field(
-        description="The provider's id of the payment (a Stripe refund `re_…`, `test_…`).",
+        description="The provider's id of the payment: a Stripe refund `re_…`, or the "
+        "`messageId` of the SEPA batch that paid it.",
     )
     attempts: int = Field(description="Provider calls made since the payout was (re)started.")
     last_error: str | None

@@ -27,7 +27,6 @@ from kohort.payout.repository import (
     PENDING,
     PROCESSING,
     SEPA_TRANSFER,
-    TEST,
 )
 
 
@@ -36,9 +35,10 @@ class _Lost(Exception):
 
 
 def method_for(*, livemode: bool, organization_method: str | None) -> str:
-    """Test mode always pays with `test`; live mode with the organization's method."""
+    """Test mode rehearses live mode's default, `sepa_transfer` (the shopper's form, then a
+    batch); live mode pays with the organization's method."""
     if not livemode:
-        return TEST
+        return SEPA_TRANSFER
     return organization_method or SEPA_TRANSFER
 
 

@@ -1,7 +1,8 @@
-"""Building a day's batch for one organization and mode: the SEPA payouts approved before the
-cut-off, their pain.001 file, and each payout moved to `processing` in the batch, in one
-transaction. Payouts are claimed with `FOR UPDATE SKIP LOCKED` and moved by a conditional
-update, so a payout is in one batch at most whatever the workers do."""
+"""Building a batch for one organization and mode: the SEPA payouts approved before the
+cut-off (the worker's midnight run) or all those waiting (the merchant's `POST
+/payout-batches`), their pain.001 file, and each payout moved to `processing` in the batch, in
+one transaction. Payouts are claimed with `FOR UPDATE SKIP LOCKED` and moved by a conditional
+update, so a payout is in one batch at most whatever the workers and requests do."""
 
 import logging
 from datetime import datetime
@@ -41,8 +42,13 @@ def _remittance(shop: str, order: Order | None, payout: Payout) -> str:
     return f"Cashback {shop} - order {reference}"
 
 
-def debtor_of(settings: Settings, organization: Organization) -> pain001.Debtor | None:
-    """The merchant's account the transfers leave from; None when it is not set up."""
+def debtor_of(
+    settings: Settings, organization: Organization, *, livemode: bool
+) -> pain001.Debtor | None:
+    """The account the transfers leave from: in live mode the merchant's (None when it is not
+    set up), in test mode the simulated one."""
+    if not livemode:
+        return pain001.TEST_MODE_DEBTOR
     if not organization.payout_debtor_name or not organization.payout_debtor_iban_encrypted:
         return None
     return pain001.Debtor(
@@ -82,17 +88,22 @@ async def build_batch(
     *,
     organization_id: str,
     livemode: bool,
-    cutoff: datetime,
+    cutoff: datetime | None,
     now: datetime,
 ) -> PayoutBatch | None:
-    """The account's batch of the day, or None (nothing to gather, already built today, or
-    no debtor account). `crypto.DecryptionError` when the debtor's IBAN cannot be read."""
+    """The account's batch of the payouts approved before `cutoff`, at most one per UTC day
+    since it; with `cutoff` None, of every payout waiting, whatever was built today. None when
+    there is nothing to gather, a batch was built today, or live mode has no debtor account.
+    `crypto.DecryptionError` when the debtor's IBAN cannot be read."""
     organization = await repository.organization(session, organization_id)
-    if organization is None or await repository.batched_since(
-        session, organization_id=organization_id, livemode=livemode, cutoff=cutoff
+    if organization is None or (
+        cutoff is not None
+        and await repository.batched_since(
+            session, organization_id=organization_id, livemode=livemode, cutoff=cutoff
+        )
     ):
         return None
-    debtor = debtor_of(settings, organization)
+    debtor = debtor_of(settings, organization, livemode=livemode)
     if debtor is None:
         return None
     claimed = await repository.claim_payouts(

@@ -1,9 +1,10 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from kohort import clock
+from kohort.config import Settings
 from kohort.http.auth import SecretKey
 from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
 from kohort.http.openapi import errors
@@ -22,12 +23,38 @@ _XML_FILE: dict[int | str, dict[str, Any]] = {
 }
 
 
+@router.post(
+    "",
+    status_code=201,
+    response_model=PayoutBatchRead,
+    responses=errors(409),
+    dependencies=IDEMPOTENT,
+)
+async def build_payout_batch(
+    request: Request, session: Session, auth: SecretKey
+) -> PayoutBatchRead:
+    """Build now, instead of after midnight UTC, the batch of every approved SEPA payout of
+    the key's organization and mode that no batch holds (test mode: from its simulated
+    account). Nothing to gather → 400 NOTHING_TO_BATCH; live mode without a debtor account →
+    400 PAYOUT_DEBTOR_ACCOUNT_MISSING."""
+    settings: Settings = request.app.state.settings
+    batch = await service.build_now(
+        session,
+        settings,
+        organization_id=auth.organization_id,
+        livemode=auth.livemode,
+        now=clock.now(),
+    )
+    return PayoutBatchRead.model_validate(batch)
+
+
 @router.get("", response_model=Page[PayoutBatchRead], responses=errors())
 async def list_payout_batches(
     session: Session, auth: SecretKey, query: Annotated[ListQuery, Depends(list_query)]
 ) -> Page[PayoutBatchRead]:
-    """The SEPA batches of the caller's organization and mode, one per day with approved
-    SEPA payouts; search on `status`, `createdAt`, `messageId`, …"""
+    """The SEPA batches of the caller's organization and mode: one per day with approved
+    SEPA payouts, and those built on request; search on `status`, `createdAt`, `messageId`,
+    …"""
     check_expand(query, frozenset())
     stmt = repository.select_listed(auth.organization_id, auth.livemode)
     rows, count = await fetch_page(

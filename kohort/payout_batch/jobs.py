@@ -1,5 +1,5 @@
 """SEPA batches: gather each day's approved SEPA payouts into one pain.001 file per
-organization and mode.
+organization and mode, and build them now on request (`kohort payout-batches build`).
 
 The cut-off is midnight UTC: a run on day D gathers the payouts approved before D 00:00 UTC
 that no batch holds yet, and builds at most one batch per organization and mode per UTC day
@@ -7,12 +7,15 @@ that no batch holds yet, and builds at most one batch per organization and mode 
 waits for the next one). The worker runs this every poll interval; it finds work once a day."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, time
 
 from kohort import crypto
 from kohort.config import Settings
 from kohort.db import Database
-from kohort.payout_batch import building, repository
+from kohort.errors import AppError
+from kohort.models import PayoutBatch
+from kohort.payout_batch import building, repository, service
 
 log = logging.getLogger("kohort.payout_batch")
 
@@ -97,3 +100,45 @@ async def _flag_account(
             "SEPA batch not built: the debtor IBAN cannot be decrypted",
             extra={"organization_id": organization_id, "payouts": flagged},
         )
+
+
+@dataclass(frozen=True)
+class Built:
+    """One account's outcome of a build on request: its batch, or why none was built."""
+
+    organization_id: str
+    livemode: bool
+    batch: PayoutBatch | None = None
+    error: AppError | None = None
+
+
+async def build_waiting_batches(
+    db: Database,
+    settings: Settings,
+    *,
+    now: datetime,
+    organization_id: str | None = None,
+    livemode: bool | None = None,
+) -> list[Built]:
+    """A batch now, as `POST /payout-batches` builds it, for each account (of one organization
+    and mode when given) with approved SEPA payouts waiting, each in its own transaction."""
+    async with db.read() as session:
+        accounts = await repository.waiting_accounts(
+            session, organization_id=organization_id, livemode=livemode
+        )
+    outcomes = []
+    for account_id, account_livemode in accounts:
+        try:
+            async with db.write() as session:
+                batch = await service.build_now(
+                    session,
+                    settings,
+                    organization_id=account_id,
+                    livemode=account_livemode,
+                    now=now,
+                )
+        except AppError as error:
+            outcomes.append(Built(account_id, account_livemode, error=error))
+            continue
+        outcomes.append(Built(account_id, account_livemode, batch=batch))
+    return outcomes

@@ -26,6 +26,11 @@ class Debtor:
     bic: str | None
 
 
+TEST_MODE_DEBTOR = Debtor(name="Kohort test mode", iban="BE68539007547034", bic=None)
+"""The simulated account test-mode batches are paid from: test mode never names live mode's
+debtor account, and needs none to be set up."""
+
+
 @dataclass(frozen=True)
 class Transfer:
     end_to_end_id: str

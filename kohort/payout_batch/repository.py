@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.http.lists import Kind, ListField
@@ -38,22 +38,27 @@ async def get(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-def _awaiting_batch(cutoff: datetime) -> ColumnElement[bool]:
-    """SEPA payouts approved before `cutoff` that no batch holds yet."""
+def _awaiting_batch(cutoff: datetime | None) -> ColumnElement[bool]:
+    """SEPA payouts approved before `cutoff` (None: until now) that no batch holds yet."""
     return and_(
         Payout.method == SEPA_TRANSFER,
         Payout.status == PENDING,
         Payout.batch_id.is_(None),
         Payout.currency == SEPA_CURRENCY,
-        Payout.created_at < cutoff,
+        true() if cutoff is None else Payout.created_at < cutoff,
     )
 
 
 def _has_debtor() -> ColumnElement[bool]:
-    return and_(
-        Organization.payout_debtor_name.is_not(None),
-        Organization.payout_debtor_name != "",
-        Organization.payout_debtor_iban_encrypted.is_not(None),
+    """The payout's account can be paid from: test mode's simulated debtor always, live mode
+    once the organization set its debtor account."""
+    return or_(
+        Payout.livemode.is_(False),
+        and_(
+            Organization.payout_debtor_name.is_not(None),
+            Organization.payout_debtor_name != "",
+            Organization.payout_debtor_iban_encrypted.is_not(None),
+        ),
     )
 
 
@@ -77,6 +82,25 @@ async def due_accounts(
         .group_by(Payout.organization_id, Payout.livemode)
         .order_by(Payout.organization_id, Payout.livemode)
         .limit(limit)
+    )
+    return [(row[0], row[1]) for row in await session.execute(stmt)]
+
+
+async def waiting_accounts(
+    session: AsyncSession, *, organization_id: str | None, livemode: bool | None
+) -> list[tuple[str, bool]]:
+    """(organization, mode) pairs with payouts awaiting a batch now, whatever their debtor
+    account and the day's batch, of one organization and mode when given."""
+    conditions = [_awaiting_batch(None)]
+    if organization_id is not None:
+        conditions.append(Payout.organization_id == organization_id)
+    if livemode is not None:
+        conditions.append(Payout.livemode.is_(livemode))
+    stmt = (
+        select(Payout.organization_id, Payout.livemode)
+        .where(*conditions)
+        .group_by(Payout.organization_id, Payout.livemode)
+        .order_by(Payout.organization_id, Payout.livemode)
     )
     return [(row[0], row[1]) for row in await session.execute(stmt)]
 
@@ -117,7 +141,7 @@ async def organization(session: AsyncSession, organization_id: str) -> Organizat
 
 
 async def claim_payouts(
-    session: AsyncSession, *, organization_id: str, livemode: bool, cutoff: datetime
+    session: AsyncSession, *, organization_id: str, livemode: bool, cutoff: datetime | None
 ) -> list[Payout]:
     """The account's payouts awaiting a batch, locked (another worker skips them)."""
     stmt = (

@@ -1,14 +1,76 @@
-"""The merchant's side of SEPA batches: read them, download the file, and confirm that the
-bank executed it, which pays every payout in it."""
+"""The merchant's side of SEPA batches: build one now, read them, download the file, and
+confirm that the bank executed it, which pays every payout in it."""
 
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kohort import crypto
+from kohort.config import Settings
 from kohort.models import PayoutBatch
 from kohort.payout.service import mark_paid
-from kohort.payout_batch import repository
-from kohort.payout_batch.errors import PayoutBatchAlreadyConfirmedError, PayoutBatchNotFoundError
+from kohort.payout_batch import building, repository
+from kohort.payout_batch.errors import (
+    NothingToBatchError,
+    PayoutBatchAlreadyConfirmedError,
+    PayoutBatchNotFoundError,
+    PayoutDebtorAccountMissingError,
+)
+
+NO_DEBTOR_ACCOUNT = (
+    "Live mode has no SEPA debtor account to pay from: set payoutDebtorName and "
+    "payoutDebtorIban with PATCH /organizations/{id} (a live secret key), then build the batch."
+)
+UNREADABLE_DEBTOR_ACCOUNT = (
+    "The organization's debtor IBAN cannot be decrypted (KOHORT_SECRET_KEY changed since it "
+    "was set): set payoutDebtorIban again with PATCH /organizations/{id}."
+)
+NOTHING_TO_BATCH = (
+    "No approved SEPA payout of this organization and mode waits for a batch: a payout is "
+    "approved when the shopper submits the withdrawal page, and is in one batch at most."
+)
+
+
+async def build_now(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    organization_id: str,
+    livemode: bool,
+    now: datetime,
+) -> PayoutBatch:
+    """The batch of every approved SEPA payout of the account that no batch holds, built at
+    once by the worker's building code (whatever the day's batch did). Live mode without a
+    debtor account → 400 PAYOUT_DEBTOR_ACCOUNT_MISSING; nothing waiting → 400
+    NOTHING_TO_BATCH."""
+    organization = await repository.organization(session, organization_id)
+    if livemode and organization is not None:
+        missing = [
+            field
+            for field, value in (
+                ("payoutDebtorName", organization.payout_debtor_name),
+                ("payoutDebtorIban", organization.payout_debtor_iban_encrypted),
+            )
+            if not value
+        ]
+        if missing:
+            raise PayoutDebtorAccountMissingError(NO_DEBTOR_ACCOUNT, param=missing[0])
+    try:
+        batch = await building.build_batch(
+            session,
+            settings,
+            organization_id=organization_id,
+            livemode=livemode,
+            cutoff=None,
+            now=now,
+        )
+    except crypto.DecryptionError:
+        raise PayoutDebtorAccountMissingError(
+            UNREADABLE_DEBTOR_ACCOUNT, param="payoutDebtorIban"
+        ) from None
+    if batch is None:
+        raise NothingToBatchError(NOTHING_TO_BATCH)
+    return batch
 
 
 async def get_batch(

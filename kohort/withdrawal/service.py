@@ -88,8 +88,9 @@ async def _token_problem(
 
 
 async def open_link(session: AsyncSession, *, order_id: str, token: str, now: datetime) -> Result:
-    """What the link shows: the form (SEPA transfer awaiting the shopper's account), a page
-    saying the payout needs nothing from the shopper, or why the link cannot be used."""
+    """What the link shows: the form (a SEPA transfer awaiting the shopper's account: every
+    test-mode order, as live mode's default), a page saying the payout needs nothing from the
+    shopper (a live Stripe refund), or why the link cannot be used."""
     found = await repository.order_and_organization(session, order_id)
     if found is None:
         return Result(Outcome.UNKNOWN_ORDER)

@@ -22,6 +22,7 @@ def _context(locale: str, **overrides: Any) -> dict[str, Any]:
     level = {"level": 1, "participants": 2, "cashback": 617}
     context: dict[str, Any] = {
         "code": "KHT-test-0A1B2C3D",
+        "livemode": False,
         "expiresAt": (NOW + timedelta(days=2)).isoformat(),
         "endedAt": NOW.isoformat(),
         "participants": 2,
@@ -135,3 +136,30 @@ def test_composed_bytes_are_those_of_the_default_policy(
     fast = [composed(), composed()]
     monkeypatch.setattr(rendering, "POLICY", policy.default)
     assert fast == [composed()] * 2
+
+
+@pytest.mark.parametrize(
+    ("timezone", "locale", "expected"),
+    [
+        ("Europe/Paris", "en_GB", "1 December 2026, 19:57 CET"),
+        ("Europe/Paris", "de_DE", "1. Dezember 2026, 19:57 MEZ"),
+        ("Europe/Paris", "fr_FR", "1 décembre 2026, 19:57 UTC+01:00"),
+        ("Europe/Paris", "en_US", "December 1, 2026, 7:57\u202fPM GMT+01:00"),
+        ("America/New_York", "en_US", "December 1, 2026, 1:57\u202fPM EST"),
+        ("Asia/Tokyo", "nl_NL", "2 december 2026, 03:57 GMT+09:00"),
+        ("UTC", "it_IT", "1 dicembre 2026 18:57 UTC"),
+    ],
+)
+def test_a_moment_shoppers_read_carries_its_time_zone(
+    timezone: str, locale: str, expected: str
+) -> None:
+    fmt = Formatter(locale=locale, timezone=zone(timezone), currency="EUR", now=NOW)
+    written = fmt.moment("2026-12-01T18:57:00.000+00:00")
+    assert written.replace("\xa0", " ") == expected.replace("\xa0", " ")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_message_dates_its_end_with_the_zone(locale: str) -> None:
+    fmt = Formatter(locale=locale, timezone=zone("Europe/Paris"), currency="EUR", now=NOW)
+    text = render("NEW_GROUP", locale, {**_context(locale), "fmt": fmt}).text
+    assert re.search(r"\d{1,2}:\d{2}(\s?[AP]M)? (CET|MEZ|UTC\+01:00|GMT\+01:00)", text), text

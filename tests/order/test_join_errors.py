@@ -100,6 +100,10 @@ async def test_group_ended_early(client: httpx.AsyncClient, org: Org, action: st
     assert stale["status"] == ("EXPIRED" if action == "expire" else "CANCELED")
     order = await create_order(client, org.sk_test, paymentGroupShareId=stale["shareId"])
     await _assert_own_group(client, org.sk_test, order, stale, "COMPLETED_EXPIRED_CANCELED")
+    state = "expired" if action == "expire" else "canceled"
+    assert order["joinError"]["message"] == (
+        f"Group {stale['shareId']} is {state}: it cannot be joined any more."
+    )
     await _unchanged(client, org.sk_test, stale)
 
 
@@ -116,6 +120,7 @@ async def test_group_past_its_expiry(client: httpx.AsyncClient, org: Org) -> Non
         clock.shift(timedelta(milliseconds=1))  # now == expiresAt: over
         order = await create_order(client, org.sk_test, paymentGroupShareId=stale["shareId"])
         await _assert_own_group(client, org.sk_test, order, stale, "COMPLETED_EXPIRED_CANCELED")
+        assert "has expired (its time ended)" in order["joinError"]["message"]
         await _unchanged(client, org.sk_test, stale)
         assert stale["participantsCount"] == 2
         assert stale["status"] == "OPEN"  # the worker, not the join, ends it
@@ -134,6 +139,7 @@ async def test_completed_group(client: httpx.AsyncClient, org: Org) -> None:
     order = await create_order(client, org.sk_test, paymentGroupShareId=stale["shareId"])
     # a full group completes at once: a late buyer sees it ended, not full
     await _assert_own_group(client, org.sk_test, order, stale, "COMPLETED_EXPIRED_CANCELED")
+    assert f"Group {stale['shareId']} is completed" in order["joinError"]["message"]
     await _unchanged(client, org.sk_test, stale)
 
 

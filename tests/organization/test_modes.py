@@ -1,5 +1,6 @@
 """Nothing crosses modes (API.md §1.2): every organization field is live mode's, so only a
-live secret key changes it; a test key sees test mode's own payout settings, never live's."""
+live secret key changes it; a test key sees test mode's own payout settings (SEPA from a
+simulated debtor account), never live's."""
 
 from typing import Any
 
@@ -10,6 +11,16 @@ from kohort.db import Database
 from kohort.models import Organization
 from tests.factories import Org, bearer
 from tests.shapes import assert_error
+
+TEST_MODE_PAYOUTS: dict[str, Any] = {
+    "payoutMethod": "sepa_transfer",
+    "stripeSecretKeySet": False,
+    "stripeSecretKeyHint": None,
+    "payoutDebtorName": "Kohort test mode",
+    "payoutDebtorIbanMasked": "BE68 **** **** *034",
+    "payoutDebtorBic": None,
+}
+"""What a test key reads of the payout settings, whatever live mode's are."""
 
 LIVE_SETTINGS: dict[str, Any] = {
     "name": "Live Shop",
@@ -95,13 +106,23 @@ async def test_live_payout_settings_are_never_shown_to_a_test_key(
 
     for path in ("/organizations/me", f"/organizations/{org.id}"):
         test = (await client.get(path, headers=bearer(org.sk_test))).json()
-        assert test["payoutMethod"] == "test"
-        assert test["stripeSecretKeySet"] is False
-        assert test["stripeSecretKeyHint"] is None
-        assert test["payoutDebtorName"] is None
-        assert test["payoutDebtorIbanMasked"] is None
-        assert test["payoutDebtorBic"] is None
-        assert "Live SARL" not in str(test) and "WXYZ" not in str(test)
+        assert {field: test[field] for field in TEST_MODE_PAYOUTS} == TEST_MODE_PAYOUTS
+        assert "Live SARL" not in str(test) and "WXYZ" not in str(test) and "189" not in str(test)
         # What both modes share (the shop as shoppers see it) reads the same.
         for shared in ("name", "websiteUrl", "timezone", "fromEmailName"):
             assert test[shared] == live[shared]
+
+
+async def test_a_test_key_reads_test_modes_own_payout_settings_before_any_live_one(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    live = (await client.get("/organizations/me", headers=bearer(org.sk_live))).json()
+    test = (await client.get("/organizations/me", headers=bearer(org.sk_test))).json()
+    assert live["payoutMethod"] == "sepa_transfer" and live["payoutDebtorName"] is None
+    assert {field: test[field] for field in TEST_MODE_PAYOUTS} == TEST_MODE_PAYOUTS
+    refused = await client.patch(
+        f"/organizations/{org.id}",
+        json={"payoutDebtorName": "Kohort test mode"},
+        headers=bearer(org.sk_test),
+    )
+    assert_error(refused, 403, "LIVE_KEY_REQUIRED", param="payoutDebtorName")

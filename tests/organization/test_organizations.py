@@ -16,6 +16,7 @@ import time_machine
 from kohort.config import Settings
 from kohort.db import Database
 from tests.factories import Org, bearer, make_organization
+from tests.organization.test_modes import TEST_MODE_PAYOUTS
 from tests.shapes import ORGANIZATION_FIELDS, TIMESTAMP, assert_error
 
 KOHORT = str(Path(sys.executable).with_name("kohort"))
@@ -59,11 +60,19 @@ async def test_me_has_the_exact_shape_and_defaults(client: httpx.AsyncClient, or
     assert body["updatedAt"] == body["createdAt"]
 
 
-async def test_me_is_the_same_organization_in_both_modes_but_for_the_payout_method(
+async def test_me_is_the_same_organization_in_both_modes_but_for_the_payout_settings(
     client: httpx.AsyncClient, org: Org
 ) -> None:
     live, test = await me(client, org.sk_live), await me(client, org.sk_test)
-    assert (live.pop("payoutMethod"), test.pop("payoutMethod")) == ("sepa_transfer", "test")
+    assert {field: test.pop(field) for field in TEST_MODE_PAYOUTS} == TEST_MODE_PAYOUTS
+    assert live.pop("payoutMethod") == "sepa_transfer"
+    assert live.pop("payoutDebtorName") is None
+    assert live.pop("payoutDebtorIbanMasked") is None
+    assert {field: live.pop(field) for field in TEST_MODE_PAYOUTS if field in live} == {
+        "stripeSecretKeySet": False,
+        "stripeSecretKeyHint": None,
+        "payoutDebtorBic": None,
+    }
     assert live == test
 
 
@@ -291,7 +300,7 @@ async def test_cli_org_create_prints_one_json_object_with_working_keys(
     organization = await me(client, keys["sk_live"])
     assert organization["id"] == created["organizationId"]
     assert organization["name"] == "Shop"
-    assert await me(client, keys["sk_test"]) == {**organization, "payoutMethod": "test"}
+    assert await me(client, keys["sk_test"]) == {**organization, **TEST_MODE_PAYOUTS}
     for mode, livemode in (("test", False), ("live", True)):
         response = await client.get("/api-keys", headers=bearer(keys[f"sk_{mode}"]))
         assert response.status_code == 200, response.text

@@ -1,16 +1,19 @@
 """Calls and rows shared by the payout tests."""
 
 from collections.abc import Sequence
+from itertools import cycle
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
+from kohort.config import Settings
 from kohort.db import Database
 from kohort.models import Order, Payout
 from tests.factories import Org, bearer
 from tests.group_settings.api import levels, patched
 from tests.order.api import get_json, join, place_order
+from tests.withdrawal.flow import TEST_IBANS, withdrawn
 
 PAYOUT_FIELDS = frozenset(
     {
@@ -89,3 +92,34 @@ async def stored_order(db: Database, order_id: str) -> Order:
         order = await session.get(Order, order_id)
         assert order is not None
         return order
+
+
+async def built_batch(
+    client: httpx.AsyncClient, key: str, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """`POST /payout-batches`: the batch built now (201)."""
+    headers = bearer(key) | ({"Idempotency-Key": idempotency_key} if idempotency_key else {})
+    response = await client.post("/payout-batches", headers=headers)
+    assert response.status_code == 201, response.text
+    batch: dict[str, Any] = response.json()
+    return batch
+
+
+async def paid_by_test_batch(
+    client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    org: Org,
+    orders: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    """Test mode's whole SEPA flow for `orders`: each shopper gives a test IBAN on the page,
+    the batch is built now and confirmed, so every payout is paid. The confirmed batch."""
+    for order, iban in zip(orders, cycle(TEST_IBANS)):
+        await withdrawn(client, db, settings, order["id"], iban=iban)
+    batch = await built_batch(client, org.sk_test)
+    confirmed = await client.post(
+        f"/payout-batches/{batch['id']}/confirm", headers=bearer(org.sk_test)
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    result: dict[str, Any] = confirmed.json()
+    return result

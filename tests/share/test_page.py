@@ -1,6 +1,7 @@
 """The share page `GET /r/{code}`: the group of a share code, public, in the browser's
 language, without any member's personal data; unknown or odd codes get a 404 page."""
 
+import re
 from typing import Any
 
 import httpx
@@ -175,3 +176,23 @@ def test_the_language_is_the_browsers_else_the_creators(
     header: str | None, fallback: str | None, locale: str
 ) -> None:
     assert choose(header, fallback) == locale
+
+
+@pytest.mark.parametrize(
+    ("timezone", "language", "zone_written"),
+    [
+        ("America/New_York", "en-US", r"[AP]M (EST|EDT)"),
+        ("Europe/Berlin", "de-DE", r"\d{2}:\d{2} (MEZ|MESZ)"),
+        ("Asia/Tokyo", "fr-FR", r"\d{2}:\d{2} UTC\+09:00"),
+    ],
+)
+async def test_the_closing_time_carries_the_shops_time_zone(
+    client: httpx.AsyncClient, org: Org, timezone: str, language: str, zone_written: str
+) -> None:
+    response = await client.patch(
+        f"/organizations/{org.id}", json={"timezone": timezone}, headers=bearer(org.sk_live)
+    )
+    assert response.status_code == 200, response.text
+    group = await new_group(client, org.sk_test)
+    html = (await page(client, group["shareId"], language)).text
+    assert re.search(zone_written, html.replace("\u202f", " ").replace("\xa0", " ")), html

@@ -1,5 +1,6 @@
-"""Live-mode orders whose cashback is available, and their withdrawal links, made the way the
-product makes them: orders through the API, the token through the e-mail's code path."""
+"""Orders whose cashback is available (live mode unless told otherwise), their withdrawal
+links and the form's submit, made the way the product makes them: orders through the API, the
+token through the e-mail's code path, the account through the page."""
 
 import re
 from datetime import datetime
@@ -19,6 +20,13 @@ from tests.order.api import join, place_order
 VALID_IBAN = "FR76 3000 6000 0112 3456 7890 189"
 OTHER_IBAN = "DE89 3704 0044 0532 0130 00"
 DEBTOR_IBAN = "NL91ABNA0417164300"
+TEST_IBANS = (
+    "DE89 3704 0044 0532 0130 00",
+    "FR76 3000 6000 0112 3456 7890 189",
+    "NL91 ABNA 0417 1643 00",
+    "GB82 WEST 1234 5698 7654 32",
+)
+"""The well-known test IBANs docs/api.md tells merchants to use in test mode."""
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -101,3 +109,19 @@ async def events_of(
     )
     assert response.status_code == 200, response.text
     return [e for e in response.json()["data"] if e["data"]["id"] == order_id]
+
+
+async def withdrawn(
+    client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    order_id: str,
+    *,
+    holder: str = "Ada Lovelace",
+    iban: str = VALID_IBAN,
+) -> httpx.Response:
+    """The shopper opens the order's link and submits the account: the processing page."""
+    url = await link(db, settings, order_id)
+    response = await submit(client, url, await opened_form(client, url), holder=holder, iban=iban)
+    assert response.status_code == 200, response.text
+    return response

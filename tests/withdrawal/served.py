@@ -1,5 +1,5 @@
-"""The withdrawal flow against `kohort serve` in a subprocess: live-mode orders through its
-API, and the link read from the CASHBACK_AVAILABLE e-mail it writes (no SMTP: `.eml` files)."""
+"""The withdrawal flow against `kohort serve` in a subprocess: orders through its API, and the
+link read from the CASHBACK_AVAILABLE e-mail it writes (no SMTP: `.eml` files)."""
 
 import asyncio
 import re
@@ -45,9 +45,16 @@ async def emailed_link(server: Server, recipient: str) -> str:
     raise AssertionError(f"no withdrawal e-mail to {recipient} within {MAIL_TIMEOUT_S} s")
 
 
+async def order_with_link(
+    client: httpx.AsyncClient, server: Server, *, key: str, locale: str = "fr_FR"
+) -> tuple[dict[str, object], str]:
+    """An order of `key`'s mode whose cashback is available, and the link its e-mail carries."""
+    creator, _ = await complete_pair(client, org_of(server), key=key, locale=locale)
+    return creator, await emailed_link(server, str(creator["customerEmail"]))
+
+
 async def live_order_with_link(
     client: httpx.AsyncClient, server: Server, *, locale: str = "fr_FR"
 ) -> tuple[dict[str, object], str]:
     """A live-mode order whose cashback is available, and the link its e-mail carries."""
-    creator, _ = await complete_pair(client, org_of(server), locale=locale)
-    return creator, await emailed_link(server, str(creator["customerEmail"]))
+    return await order_with_link(client, server, key=server.keys["sk_live"], locale=locale)

@@ -1,6 +1,7 @@
 """The withdrawal page in a real browser (Debian's chromium driven by Playwright) against
 `kohort serve`: the e-mailed link, an invalid IBAN (error next to the field, which has the
-focus), a valid one (processing page), then the used link."""
+focus), a valid one (processing page), then the used link; and test mode's same form, with a
+test IBAN, paid by a test batch."""
 
 import html
 import os
@@ -9,15 +10,17 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from tests.factories import bearer
 from tests.serve import Server
-from tests.withdrawal.flow import payouts_of
-from tests.withdrawal.served import live_order_with_link
+from tests.withdrawal.flow import order_of, payouts_of
+from tests.withdrawal.served import live_order_with_link, order_with_link
 
 CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
@@ -114,6 +117,48 @@ async def test_two_tabs_opened_from_the_email_both_keep_a_working_form(
             await context.close()
         [payout] = await payouts_of(client, server.keys["sk_live"], str(order["id"]))
         assert payout["accountHolderName"] == "Ada Lovelace"
+
+
+async def test_a_test_mode_link_opens_the_same_form_and_a_test_batch_pays_it(
+    server: Server, browser: Browser, tmp_path: Path
+) -> None:
+    """Test mode rehearses the live flow: the worker inside `kohort serve` pays nothing by
+    itself, the e-mailed link opens the form (saying it is test mode), a test IBAN is taken,
+    and the test batch, built now and confirmed, pays the order."""
+    key = server.keys["sk_test"]
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+        order, url = await order_with_link(client, server, key=key, locale="en_GB")
+        context = await browser.new_context(viewport=PHONE, locale="en-GB", is_mobile=True)
+        page = await context.new_page()
+
+        opened = await page.goto(url)
+        assert opened is not None and opened.status == 200
+        assert await page.locator("h1").inner_text() == "Withdraw your cashback"
+        banner = page.locator(".test-mode")
+        assert await banner.is_visible()
+        assert await banner.inner_text() == "Test mode: no money is moved."
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await page.get_by_label("Account holder name").fill("Ada Lovelace")
+        await page.get_by_label("IBAN").fill("GB82 WEST 1234 5698 7654 32")
+        screenshot = tmp_path / "test-mode-form.png"
+        await page.screenshot(path=screenshot, full_page=True)
+        assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+        async with page.expect_navigation():
+            await page.get_by_role("button").click()
+        assert await page.locator("h1").inner_text() == "Your cashback is on its way"
+        assert "GB82 **** **** **** ***4 32" in await page.content()
+        assert await page.locator(".test-mode").is_visible()
+        await context.close()
+
+        [payout] = await payouts_of(client, key, str(order["id"]))
+        assert (payout["method"], payout["status"]) == ("sepa_transfer", "pending")
+        built = await client.post("/payout-batches", headers=bearer(key))
+        assert built.status_code == 201, built.text
+        batch = built.json()
+        confirmed = await client.post(f"/payout-batches/{batch['id']}/confirm", headers=bearer(key))
+        assert confirmed.status_code == 200, confirmed.text
+        assert (await order_of(client, key, str(order["id"])))["status"] == "CASHBACK_SENT"
 
 
 @contextmanager

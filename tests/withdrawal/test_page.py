@@ -15,6 +15,7 @@ from kohort.payout.service import mark_paid, start_payout
 from tests.factories import Org, bearer
 from tests.withdrawal.flow import (
     OTHER_IBAN,
+    TEST_IBANS,
     VALID_IBAN,
     complete_pair,
     csrf_of,
@@ -52,6 +53,7 @@ async def test_the_link_shows_the_shop_the_amount_and_the_form_in_the_shoppers_l
     assert TITLES[locale] in html
     assert '<label for="holder">' in html and '<label for="iban">' in html
     assert 'aria-invalid="true"' not in html
+    assert 'class="test-mode"' not in html
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "path=/w/" in cookie
     assert response.headers["cache-control"] == "no-store"
@@ -256,14 +258,31 @@ async def test_an_order_already_paying_or_paid_shows_so(
     assert len(await payouts_of(client, org.sk_live, creator["id"])) == 1
 
 
-async def test_a_test_mode_order_is_paid_without_the_shopper(
-    client: httpx.AsyncClient, db: Database, settings: Settings, org: Org
+@pytest.mark.parametrize("iban", TEST_IBANS)
+async def test_a_test_mode_link_opens_the_form_and_takes_a_test_iban(
+    client: httpx.AsyncClient, db: Database, settings: Settings, org: Org, iban: str
 ) -> None:
+    """Test mode rehearses live mode's SEPA flow: the same form, any valid SEPA-zone IBAN (the
+    test IBANs of docs/api.md), a `sepa_transfer` payout waiting for its batch."""
     creator, _ = await complete_pair(client, org, key=org.sk_test, locale="en_US")
-    response = await client.get(await link(db, settings, creator["id"]))
-    assert response.status_code == 200
-    assert "This is a test order" in response.text
-    assert "<form" not in response.text
+    url = await link(db, settings, creator["id"])
+    opened = await client.get(url)
+    assert opened.status_code == 200, opened.text
+    assert "Withdraw your cashback" in opened.text and "<form" in opened.text
+    assert '<p class="test-mode">Test mode: no money is moved.</p>' in opened.text
+    assert "has been sent" not in opened.text
+
+    response = await submit(client, url, csrf_of(opened.text), holder="Ada Lovelace", iban=iban)
+
+    assert response.status_code == 200, response.text
+    assert "Your cashback is on its way" in response.text
+    assert '<p class="test-mode">Test mode: no money is moved.</p>' in response.text
+    [payout] = await payouts_of(client, org.sk_test, creator["id"])
+    assert payout["livemode"] is False and payout["method"] == "sepa_transfer"
+    assert payout["status"] == "pending" and payout["batchId"] is None
+    assert payout["ibanMasked"][:4] == iban[:4] and payout["ibanMasked"][-2:] == iban[-2:]
+    assert (await order_of(client, org.sk_test, creator["id"]))["status"] == "CASHBACK_PROCESSING"
+    assert await payouts_of(client, org.sk_live, creator["id"]) == []
 
 
 async def test_a_canceled_order_shows_that_no_cashback_is_due(

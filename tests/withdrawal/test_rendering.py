@@ -5,9 +5,10 @@ import re
 
 import pytest
 from babel.messages.pofile import read_po
+from markupsafe import escape
 
 from kohort.email.rendering import LOCALES
-from kohort.withdrawal.rendering import LOCALE_DIR, negotiate, render
+from kohort.withdrawal.rendering import LOCALE_DIR, negotiate, render, translations
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 REASONS = [
@@ -61,13 +62,24 @@ def test_every_page_renders_in_every_locale(locale: str) -> None:
         "csrf_field": "csrf",
         "csrf": "x",
     }
+    processing = {**base, "iban_masked": "FR76 ****"}
     pages = [render("form.html", locale, form)]
-    pages.append(render("processing.html", locale, {**base, "iban_masked": "FR76 ****"}))
-    pages += [render("automatic.html", locale, {**base, "livemode": m}) for m in (True, False)]
+    pages.append(render("processing.html", locale, processing))
+    pages.append(render("automatic.html", locale, base))
     pages += [render("notice.html", locale, {**base, "reason": r}) for r in REASONS]
-    for html in pages:
+    in_test_mode = [
+        render("form.html", locale, {**form, "livemode": False}),
+        render("processing.html", locale, {**processing, "livemode": False}),
+    ]
+    for html in pages + in_test_mode:
         assert f'lang="{locale.replace("_", "-")}"' in html
         assert "<h1>" in html and "%(" not in html
+    test_line = translations(locale).gettext("Test mode: no money is moved.")
+    assert test_line and (locale.startswith("en") or test_line != "Test mode: no money is moved.")
+    for html in pages:
+        assert 'class="test-mode"' not in html
+    for html in in_test_mode:
+        assert f'<p class="test-mode">{escape(test_line)}</p>' in html
 
 
 @pytest.mark.parametrize(
