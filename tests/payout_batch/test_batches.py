@@ -75,7 +75,8 @@ async def test_the_days_batch_is_a_valid_pain001_file_with_each_transfer(
     orders = await withdrawn(sepa_client, sepa_db, sepa_settings, shop)
     assert await build_due_batches(sepa_db, sepa_settings, now=clock.now(), limit=10) == 0
 
-    run_at = tomorrow()
+    # early in tomorrow's UTC day, so "an hour later" is still that day whenever this runs
+    run_at = tomorrow().replace(hour=0, minute=5, second=0, microsecond=0)
     assert await build_due_batches(sepa_db, sepa_settings, now=run_at, limit=10) == 1
 
     page = await batches(sepa_client, shop.sk_live)
@@ -173,7 +174,8 @@ async def test_one_batch_per_organization_and_day(
 ) -> None:
     await set_debtor(sepa_client, shop)
     await withdrawn(sepa_client, sepa_db, sepa_settings, shop)
-    run_at = tomorrow()
+    # early in tomorrow's UTC day, so "an hour later" is still that day whenever this runs
+    run_at = tomorrow().replace(hour=0, minute=5, second=0, microsecond=0)
     assert await build_due_batches(sepa_db, sepa_settings, now=run_at, limit=10) == 1
     assert await build_due_batches(sepa_db, sepa_settings, now=run_at, limit=10) == 0
 
