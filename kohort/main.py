@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Scope
 
 from kohort.api_key.endpoints import router as api_key_router
 from kohort.config import Settings, get_settings
@@ -36,13 +37,13 @@ from kohort.order.endpoints import router as order_router
 from kohort.organization.endpoints import router as organization_router
 from kohort.payout.endpoints import router as payout_router
 from kohort.payout_batch.endpoints import router as payout_batch_router
-from kohort.share.endpoints import not_found_page as share_not_found_page
+from kohort.share.endpoints import error_page as share_error_page
 from kohort.share.endpoints import router as share_router
 from kohort.test_helpers.endpoints import router as test_helpers_router
 from kohort.webhook.endpoints import deliveries_router as webhook_deliveries_router
 from kohort.webhook.endpoints import events_router as webhook_events_router
 from kohort.webhook.endpoints import router as webhook_router
-from kohort.withdrawal.endpoints import not_found_page as withdrawal_not_found_page
+from kohort.withdrawal.endpoints import error_page as withdrawal_error_page
 from kohort.withdrawal.endpoints import router as withdrawal_router
 from kohort.worker import Worker
 
@@ -63,21 +64,29 @@ async def _app_error(request: Request, exc: Exception) -> Response:
 
 
 _PAGES = {
-    "/w/": (withdrawal_not_found_page, "GET, POST"),
-    "/r/": (share_not_found_page, "GET"),
+    "/w/": (withdrawal_error_page, "GET, POST"),
+    "/r/": (share_error_page, "GET"),
 }
 """The shoppers' pages: every answer under these prefixes is a page, errors included."""
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
+def shopper_page(scope: Scope, status: int) -> Response | None:
+    """The page that answers `status` under a shoppers' prefix (None elsewhere): for the
+    404/405 handler and for the body limits alike."""
     for prefix, (page, allowed) in _PAGES.items():
-        if request.url.path.startswith(prefix):
-            status = 405 if exc.status_code == 405 else 404
-            response: Response = page(request, status)
+        if scope["path"].startswith(prefix):
+            response: Response = page(Request(scope), status)
             if status == 405:
                 response.headers["Allow"] = allowed
             return response
+    return None
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    page = shopper_page(request.scope, 405 if exc.status_code == 405 else 404)
+    if page is not None:
+        return page
     if exc.status_code == 405:
         error: AppError = MethodNotAllowedError(
             f"{request.method} is not allowed on {request.url.path}."
@@ -132,6 +141,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         max_page_bytes=settings.max_page_body_bytes,
+        page=shopper_page,
         timeout=settings.body_timeout_seconds,
     )
     app.add_middleware(RequestContextMiddleware)

@@ -3,15 +3,13 @@ request bodies (pure ASGI)."""
 
 import asyncio
 import contextlib
-import html
-import http
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.requests import ClientDisconnect
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kohort.errors import (
@@ -26,6 +24,7 @@ from kohort.ids import new_request_id
 log = logging.getLogger("kohort.request")
 
 PAGE_PREFIXES = ("/w/", "/r/")
+PageFor = Callable[[Scope, int], Response | None]
 LINGER_S = 1.0
 CLIENT_CLOSED = 499
 
@@ -110,15 +109,23 @@ class BodyLimitMiddleware:
     413, at once when its Content-Length says so, else as soon as it passes the limit; one
     not complete `timeout` seconds after the headers, with 408. The refusal is the envelope
     (a page under /w/ and /r/), sent at once whatever the app does next; it closes the
-    connection, as does any answer given before the body was read."""
+    connection, as does any answer given before the body was read. `page` gives the page of
+    a status under /w/ and /r/ (the pages' own, in the shopper's language)."""
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, max_page_bytes: int, timeout: float
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        max_page_bytes: int,
+        timeout: float,
+        page: PageFor,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_page_bytes = max_page_bytes
         self.timeout = timeout
+        self.page_for = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -135,7 +142,7 @@ class BodyLimitMiddleware:
             receive,
             send,
             limit=self.max_page_bytes if page else self.max_bytes,
-            page=page,
+            page_for=self.page_for if page else None,
             deadline=deadline,
             timeout=self.timeout,
         )
@@ -159,7 +166,7 @@ class _BodyGuard:
         send: Send,
         *,
         limit: int,
-        page: bool,
+        page_for: "PageFor | None",
         deadline: float,
         timeout: float,
     ) -> None:
@@ -167,7 +174,7 @@ class _BodyGuard:
         self._receive = receive
         self._send = send
         self.limit = limit
-        self.page = page
+        self.page_for = page_for
         self.deadline = deadline
         self.timeout = timeout
         self.received = 0
@@ -205,7 +212,9 @@ class _BodyGuard:
         self.refused = True
         if not self.started:
             request_id = self.scope.get("state", {}).get("request_id") or new_request_id()
-            response = _page(error, request_id) if self.page else render_error(error, request_id)
+            page = self.page_for(self.scope, error.status) if self.page_for else None
+            response = page or render_error(error, request_id)
+            response.headers.setdefault("request-id", request_id)
             await response(self.scope, self._receive, self._deliver)
         return error
 
@@ -230,23 +239,3 @@ class _BodyGuard:
                     message = await self._receive()
                     more = message["type"] == "http.request" and message.get("more_body", False)
                     self.complete = not more
-
-
-_PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-}
-
-
-def _page(error: AppError, request_id: str) -> Response:
-    """The public pages answer pages, refusals included (a minimal one, in English)."""
-    title = html.escape(http.HTTPStatus(error.status).phrase)
-    body = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"</head><body><h1>{title}</h1><p>{html.escape(error.message)}</p></body></html>"
-    )
-    headers = {**_PAGE_HEADERS, "Request-Id": request_id}
-    return HTMLResponse(body, status_code=error.status, headers=headers)

@@ -36,8 +36,9 @@ def _notice(request: Request, reason: str, status: int) -> HTMLResponse:
     return _page("notice.html", locale, status, {"reason": reason, "shop": None})
 
 
-def not_found_page(request: Request, status: int = 404) -> HTMLResponse:
-    """The answer to any other request under /r/ (another method): a page, never JSON."""
+def error_page(request: Request, status: int) -> HTMLResponse:
+    """Any other answer under /r/ (another method, a body where none is read): a page,
+    never JSON."""
     return _notice(request, "not_found", status)
 
 

@@ -73,10 +73,12 @@ def _notice(
     return _page("notice.html", locale, status, {**defaults, **context})
 
 
-def not_found_page(request: Request, status: int = 404) -> HTMLResponse:
-    """The answer to any other request under /w/ (another path, another method): the page
-    of a link that is not valid, never the API's JSON."""
-    return _notice(request, Outcome.UNKNOWN_ORDER.value, status)
+def error_page(request: Request, status: int) -> HTMLResponse:
+    """Any other answer under /w/, never the API's JSON: another path or method (404, 405)
+    is the page of a link that is not valid; a form refused before it was read (413 too
+    large, 408 too slow) asks to send the form again."""
+    reason = Outcome.UNKNOWN_ORDER.value if status in (404, 405) else "bad_request"
+    return _notice(request, reason, status)
 
 
 def _link(order_id: str, token: str) -> str:
