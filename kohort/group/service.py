@@ -63,7 +63,7 @@ async def open_group(
     end = expires_at or now + timedelta(minutes=settings.minutes_duration)
     schedule = schedule_for(now, end, organization.timezone)
     for _ in range(_CODE_ATTEMPTS):
-        code = new_share_code(livemode)
+        code = new_share_code(livemode, organization.code_prefix)
         group = PaymentGroup(
             id=new_id("pg"),
             share_id=code,

@@ -2,6 +2,7 @@
 
 from kohort.models.api_key import ApiKey
 from kohort.models.base import Base
+from kohort.models.checkout_session import CheckoutSession
 from kohort.models.customer import Customer
 from kohort.models.email_message import EmailMessage
 from kohort.models.event import Event
@@ -12,6 +13,7 @@ from kohort.models.payment_group import PaymentGroup
 from kohort.models.payment_group_settings import PaymentGroupSettings
 from kohort.models.payout import Payout
 from kohort.models.payout_batch import PayoutBatch
+from kohort.models.refund import Refund
 from kohort.models.webhook_delivery import WebhookDelivery
 from kohort.models.webhook_endpoint import WebhookEndpoint
 from kohort.models.withdrawal_token import WithdrawalToken
@@ -19,6 +21,7 @@ from kohort.models.withdrawal_token import WithdrawalToken
 __all__ = [
     "ApiKey",
     "Base",
+    "CheckoutSession",
     "Customer",
     "EmailMessage",
     "Event",
@@ -29,6 +32,7 @@ __all__ = [
     "PaymentGroupSettings",
     "Payout",
     "PayoutBatch",
+    "Refund",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WithdrawalToken",

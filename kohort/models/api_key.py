@@ -24,4 +24,6 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    api_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    """The API version this key pins (None: the organization's)."""
     rolled_to_id: Mapped[str | None] = mapped_column(String(32))

@@ -33,6 +33,8 @@ class Order(Base):
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     amount_cashback: Mapped[int | None] = mapped_column(BigInteger)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    """The sum of the order's partial refunds; cashback is computed on `amount - amount_refunded`."""
     application_fee_amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     locale: Mapped[str] = mapped_column(String(8))

@@ -15,6 +15,10 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     website_url: Mapped[str | None] = mapped_column(String(2048))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    api_version: Mapped[str] = mapped_column(String(32), default="2026-12-01")
+    """The API version of requests whose key and headers name none (`kohort.http.versions`)."""
+    code_prefix: Mapped[str] = mapped_column(String(10), default="KHT")
+    """What new share codes start with (`KHT-…`, `KHT-test-…`); issued codes keep theirs."""
     acquisition_fee_percent: Mapped[Decimal] = mapped_column(Percent())
     from_email_name: Mapped[str | None] = mapped_column(String(255))
     payout_method: Mapped[str | None] = mapped_column(String(16))

@@ -21,6 +21,8 @@ class WebhookEndpoint(Base):
     events: Mapped[list[str]] = mapped_column(JSONDocument)
     is_active: Mapped[bool] = mapped_column(Boolean)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument)
+    api_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    """The API version of the payloads it receives (None: the organization's)."""
     secret: Mapped[str] = mapped_column(String(128))
     previous_secret: Mapped[str | None] = mapped_column(String(128))
     """The secret before the last roll; it signs alongside until `previous_secret_expires_at`."""
