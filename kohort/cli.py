@@ -19,6 +19,7 @@ from kohort.config import get_settings
 from kohort.db import create_database
 from kohort.email import repository as email_repository
 from kohort.errors import AppError
+from kohort.http import versions
 from kohort.http.server import KohortHttpProtocol, connection_limit, raise_open_files_limit
 from kohort.logs import configure_logging, logging_config
 from kohort.organization import repository as organizations
@@ -148,11 +149,15 @@ async def _run_worker() -> None:
         await db.dispose()
 
 
-async def _create_org(name: str) -> organization_service.CreatedOrganization:
+async def _create_org(
+    name: str, *, api_version: str = versions.CURRENT
+) -> organization_service.CreatedOrganization:
     db = create_database(get_settings(), pooled=False)
     try:
         async with db.write() as session:
-            return await organization_service.create_organization(session, name=name)
+            return await organization_service.create_organization(
+                session, name=name, api_version=api_version
+            )
     finally:
         await db.dispose()
 
@@ -161,10 +166,18 @@ async def _create_org(name: str) -> organization_service.CreatedOrganization:
 def org_create(
     name: Annotated[str, typer.Option("--name", help="The shop's name.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    api_version: Annotated[
+        str,
+        typer.Option(
+            "--api-version",
+            help="Its default API version: 2026-12-01 (current) or kohortpay (KohortPay's "
+            "modules and SDKs).",
+        ),
+    ] = versions.CURRENT,
 ) -> None:
     """Create an organization with its four API keys, printed this once."""
     try:
-        created = asyncio.run(_create_org(name))
+        created = asyncio.run(_create_org(name, api_version=api_version))
     except AppError as error:
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(code=2) from None

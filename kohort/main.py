@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from kohort.api_key.endpoints import router as api_key_router
+from kohort.checkout_session.endpoints import router as checkout_session_router
 from kohort.config import Settings, get_settings
 from kohort.customer.endpoints import router as customer_router
 from kohort.db import Database, create_database
@@ -35,6 +36,7 @@ from kohort.http.openapi import allowed_methods, install_openapi
 from kohort.http.validation import from_validation_error
 from kohort.order.endpoints import router as order_router
 from kohort.organization.endpoints import router as organization_router
+from kohort.payment_intent.endpoints import router as payment_intent_router
 from kohort.payout.endpoints import router as payout_router
 from kohort.payout_batch.endpoints import router as payout_batch_router
 from kohort.share.endpoints import error_page as share_error_page
@@ -51,7 +53,12 @@ DESCRIPTION = """Kohort's REST API, compatible with KohortPay's.
 
 Authenticate with `Authorization: Bearer <key>` (or HTTP Basic with the key as user name).
 The key fixes the organization and the mode (live or test). Errors share one envelope:
-`{"error": {"type", "code", "message", "param", "requestId"}}`."""
+`{"error": {"type", "code", "message", "param", "requestId"}}`.
+
+This document describes API version `2026-12-01`. KohortPay's clients use version `kohortpay`
+(snake_case answers, lenient inputs): name it in a `Kohort-Version` request header, pin it on
+a key, or make it the organization's default; every answer names its version in the
+`Kohort-Version` header."""
 
 
 def _request_id(request: Request) -> str:
@@ -156,6 +163,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         api_key_router,
         customer_router,
         order_router,
+        checkout_session_router,
+        payment_intent_router,
         group_router,
         group_alias_router,
         codes_router,

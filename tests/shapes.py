@@ -41,6 +41,7 @@ API_KEY_FIELDS = frozenset(
         "lastUsedAt",
         "expiresAt",
         "revokedAt",
+        "apiVersion",
     }
 )
 """An API key as listed; the answer that issues one adds the secret `key`."""
@@ -51,6 +52,8 @@ ORGANIZATION_FIELDS = frozenset(
         "slug",
         "websiteUrl",
         "timezone",
+        "apiVersion",
+        "codePrefix",
         "acquisitionFeePercent",
         "fromEmailName",
         "payoutMethod",
@@ -150,6 +153,8 @@ ORDER_FIELDS = frozenset(
         "createdBy",
         "updatedAt",
         "updatedBy",
+        "amountRefunded",
+        "ambassadorId",
     }
 )
 EVENT_FIELDS = frozenset({"id", "type", "livemode", "organizationId", "createdAt", "data"})
@@ -172,9 +177,10 @@ def error_type(status: int, code: str) -> str:
 
 
 def assert_error(
-    response: httpx.Response, status: int, code: str, *, param: object = ...
+    response: httpx.Response, status: int, code: str, *, param: object = ..., snake: bool = False
 ) -> dict[str, Any]:
     """The error envelope of API.md §1.3 with `code` (and `param`, when given); returns it.
+    `snake`: in the `kohortpay` API version, whose keys are snake_case (`request_id`).
 
     Checks the status, that the body is JSON holding only `error`, the envelope's exact keys,
     `code`, the `type` for the status, a non-empty message, `requestId` equal to the Request-Id
@@ -185,15 +191,16 @@ def assert_error(
     body = response.json()
     assert list(body) == ["error"], body
     error: dict[str, Any] = body["error"]
-    assert set(error) == ERROR_KEYS, error
+    request_id_key = "request_id" if snake else "requestId"
+    assert set(error) == ERROR_KEYS - {"requestId"} | {request_id_key}, error
     assert error["code"] == code, error
     assert error["type"] == error_type(status, code), error
     assert isinstance(error["message"], str), error
     assert error["message"], error
     if param is not ...:
         assert error["param"] == param, error
-    assert error["requestId"] == response.headers["Request-Id"]
-    assert REQUEST_ID.match(error["requestId"]), error["requestId"]
+    assert error[request_id_key] == response.headers["Request-Id"]
+    assert REQUEST_ID.match(error[request_id_key]), error[request_id_key]
     if status == 401:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     return error

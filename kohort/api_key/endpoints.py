@@ -63,7 +63,9 @@ async def list_api_keys(
 async def create_api_key(
     session: Session, auth: SecretKey, payload: ApiKeyCreate | None = None
 ) -> ApiKeyIssued:
-    """A new key in the caller's mode. The response holds `key`, the only time it is shown."""
+    """A new key in the caller's mode. The response holds `key`, the only time it is shown.
+    `apiVersion` pins the API version of its requests (a `Kohort-Version` header still wins);
+    a roll keeps it."""
     payload = payload or ApiKeyCreate()
     issued = await service.issue_key(
         session,
@@ -72,6 +74,7 @@ async def create_api_key(
         key_type=payload.type,
         name=payload.name,
         created_by=auth.key_id,
+        api_version=payload.api_version,
     )
     return _issued(issued)
 

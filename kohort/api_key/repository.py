@@ -6,15 +6,21 @@ from datetime import datetime
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kohort.models import ApiKey
+from kohort.models import ApiKey, Organization
 
 SECRET = "SECRET"
 PUBLISHABLE = "PUBLISHABLE"
 
 
-async def get_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
-    result = await session.execute(select(ApiKey).where(ApiKey.key_hash == key_hash))
-    return result.scalar_one_or_none()
+async def get_by_hash(session: AsyncSession, key_hash: str) -> tuple[ApiKey, str] | None:
+    """The key with its organization's default API version."""
+    result = await session.execute(
+        select(ApiKey, Organization.api_version)
+        .join(Organization, Organization.id == ApiKey.organization_id)
+        .where(ApiKey.key_hash == key_hash)
+    )
+    row = result.one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 def _usable(now: datetime) -> object:

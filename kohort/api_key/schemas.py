@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from kohort.http.schemas import JSONInt, RequestModel, ResponseModel, Text, Timestamp
+from kohort.http.versions import ApiVersionName
 
 
 class ApiKeyRead(ResponseModel):
@@ -16,6 +17,9 @@ class ApiKeyRead(ResponseModel):
     last_used_at: Timestamp | None
     expires_at: Timestamp | None
     revoked_at: Timestamp | None
+    api_version: ApiVersionName | None = Field(
+        description="The API version this key pins; `null`: its organization's default."
+    )
 
 
 class ApiKeyIssued(ApiKeyRead):
@@ -28,6 +32,7 @@ class ApiKeyIssued(ApiKeyRead):
 class ApiKeyCreate(RequestModel):
     name: Annotated[Text, Field(max_length=255)] | None = None
     type: Literal["SECRET", "PUBLISHABLE"] = "SECRET"
+    api_version: ApiVersionName | None = None
 
 
 MAX_OVERLAP_SECONDS = int(timedelta(days=7).total_seconds())

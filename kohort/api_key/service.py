@@ -54,6 +54,7 @@ async def issue_key(
     key_type: str,
     name: str | None,
     created_by: str | None,
+    api_version: str | None = None,
 ) -> IssuedKey:
     mode = "live" if livemode else "test"
     key = f"{_PREFIX[key_type]}_{mode}_{new_key_secret()}"
@@ -67,24 +68,27 @@ async def issue_key(
         preview=preview_of(key),
         created_at=clock.now(),
         created_by=created_by,
+        api_version=api_version,
     )
     session.add(record)
     await session.flush()
     return IssuedKey(record=record, key=key)
 
 
-async def authenticate(session: AsyncSession, key: str) -> ApiKey:
-    """The usable key record for `key`, or the 401 error that says why not."""
+async def authenticate(session: AsyncSession, key: str) -> tuple[ApiKey, str]:
+    """The usable key record for `key` and its organization's default API version, or the
+    401 error that says why not."""
     if not KEY_PATTERN.match(key):
         raise InvalidApiKeyError("Invalid API key provided.")
-    record = await repository.get_by_hash(session, hash_key(key))
-    if record is None:
+    found = await repository.get_by_hash(session, hash_key(key))
+    if found is None:
         raise InvalidApiKeyError(f"Invalid API key provided: {preview_of(key)}")
+    record, organization_version = found
     if record.revoked_at is not None:
         raise RevokedApiKeyError(f"This API key was revoked: {record.preview}")
     if record.expires_at is not None and record.expires_at <= clock.now():
         raise ExpiredApiKeyError(f"This API key expired: {record.preview}")
-    return record
+    return record, organization_version
 
 
 def is_stale(last_used_at: datetime, now: datetime) -> bool:
@@ -150,6 +154,7 @@ async def roll_key(
         key_type=old.type,
         name=old.name,
         created_by=actor,
+        api_version=old.api_version,
     )
     old.expires_at = clock.now() + expires_in
     old.rolled_to_id = issued.record.id

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from kohort.customer import repository, service
-from kohort.customer.schemas import CustomerCreate, CustomerExpandable, CustomerUpdate
+from kohort.customer.schemas import CustomerCreate, CustomerExpandable, CustomerPatch
 from kohort.http.auth import AuthContext, SecretKey
 from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
 from kohort.http.openapi import errors
@@ -114,12 +114,20 @@ async def get_customer(
     response_model_exclude_unset=True,
 )
 async def update_customer(
-    id: str, changes: CustomerUpdate, session: Session, auth: SecretKey, expand: Expand = None
+    id: str, changes: CustomerPatch, session: Session, auth: SecretKey, expand: Expand = None
 ) -> CustomerExpandable:
-    """Update any field given; `null` clears an optional one. A used e-mail → 409."""
+    """Update any field given; `null` clears an optional one. A used e-mail → 409.
+    `deletedAt`: a time soft-deletes the customer (as DELETE), `null` restores it (as
+    `POST …/restore`); any other change to a deleted customer → 404."""
     check_expand(frozenset(expand or ()), EXPANDABLE)
-    customer = await _live(session, auth, id)
-    customer = await service.update_customer(session, customer, changes, actor=auth.key_id)
+    customer = await service.patch_customer(
+        session,
+        organization_id=auth.organization_id,
+        livemode=auth.livemode,
+        customer_id=id,
+        changes=changes,
+        actor=auth.key_id,
+    )
     return await _one(session, customer, expand)
 
 

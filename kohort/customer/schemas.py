@@ -3,7 +3,14 @@ from typing import Annotated, Literal
 import phonenumbers
 from pydantic import AliasChoices, EmailStr, Field
 
-from kohort.http.schemas import MetadataIn, RequestModel, ResponseModel, Text, Timestamp
+from kohort.http.schemas import (
+    MetadataIn,
+    RequestModel,
+    ResponseModel,
+    Text,
+    Timestamp,
+    TimestampIn,
+)
 
 Locale = Literal["fr_FR", "en_US", "en_GB", "de_DE", "es_ES", "it_IT", "nl_NL"]
 DEFAULT_LOCALE: Locale = "fr_FR"
@@ -69,6 +76,17 @@ class CustomerUpdate(RequestModel):
 
 class CustomerCreate(CustomerUpdate):
     email_address: Email
+
+
+class CustomerPatch(CustomerUpdate):
+    """`PATCH /customers/{id}`: any field, and `deletedAt` (a time soft-deletes the customer,
+    as `DELETE` does; `null` restores it)."""
+
+    deleted_at: TimestampIn | None = Field(
+        default=None,
+        description="Any time soft-deletes the customer now (the deletion time is the "
+        "server's, as with DELETE); `null` restores a deleted customer.",
+    )
 
 
 class CustomerExpandable(CustomerRead):

@@ -17,6 +17,7 @@ from kohort.customer.errors import CustomerExistsError, CustomerNotFoundError
 from kohort.customer.schemas import (
     DEFAULT_LOCALE,
     CustomerCreate,
+    CustomerPatch,
     CustomerRead,
     CustomerUpdate,
     normalize_phone,
@@ -217,6 +218,34 @@ async def update_customer(
     if not changed:
         raise CustomerNotFoundError(f"No such customer: '{customer.id}'", param="id")
     await _record(session, "customer.updated", customer)
+    return customer
+
+
+async def patch_customer(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    customer_id: str,
+    changes: CustomerPatch,
+    actor: str,
+) -> Customer:
+    """`PATCH /customers/{id}`: `deletedAt: null` restores the customer, then the other fields
+    apply; a `deletedAt` time applies them, then soft-deletes it. Without `deletedAt: null`
+    a deleted customer cannot be changed (404), as for every other change."""
+    restoring = "deleted_at" in changes.model_fields_set and changes.deleted_at is None
+    if restoring:
+        customer = await get_customer(
+            session, organization_id=organization_id, livemode=livemode, customer_id=customer_id
+        )
+        customer = await restore_customer(session, customer, actor=actor)
+    else:
+        customer = await get_live_customer(
+            session, organization_id=organization_id, livemode=livemode, customer_id=customer_id
+        )
+    customer = await update_customer(session, customer, changes, actor=actor)
+    if changes.deleted_at is not None:
+        customer = await delete_customer(session, customer, actor=actor)
     return customer
 
 

@@ -3,8 +3,9 @@ row, so that the worker records events by the thousand without bringing rows int
 
 The expression is derived from the model's own fields (camelCase keys, in the model's order)
 and the table's column types: timestamps as `format_timestamp` writes them (UTC, milliseconds,
-`Z`), booleans as JSON booleans, JSON columns embedded as JSON. A model field without a column
-of the same name is refused when the SQL is built. tests/event/test_sql_objects.py checks that
+`Z`), booleans as JSON booleans, JSON columns embedded as JSON, a field typed `None` (always
+null, as `ambassadorId`) as null. Any other model field without a column of the same name is
+refused when the SQL is built. tests/event/test_sql_objects.py checks that
 the database's object equals the model's `model_dump` on both engines."""
 
 from functools import cache
@@ -30,9 +31,12 @@ def object_sql(model: type[BaseModel], table: Table, alias: str, dialect: str) -
     postgres = dialect == "postgresql"
     pairs: list[str] = []
     for name, field in model.model_fields.items():
+        key = field.serialization_alias or field.alias or name
+        if field.annotation is type(None):
+            pairs.append(f"'{key}', NULL")
+            continue
         if name not in table.c:
             raise ValueError(f"{model.__name__}.{name} has no column in {table.name}")
-        key = field.serialization_alias or field.alias or name
         column = f"{alias}.{table.c[name].name}"
         pairs.append(f"'{key}', {_value(column, table.c[name].type, postgres)}")
     function = "jsonb_build_object" if postgres else "json_object"

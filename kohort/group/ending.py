@@ -2,7 +2,8 @@
 
 `end_group` is the one function that ends a group whose time is up (the worker calls it) or
 that has just filled (the join calls it). Every transition is a conditional update from OPEN:
-whoever loses a race changes nothing, so a group ends exactly once."""
+whoever loses a race changes nothing, so a group ends exactly once. The worker runs this
+without kohort.order: the members' cashback is written by this package only."""
 
 import json
 from collections.abc import Sequence
@@ -17,10 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kohort.event.service import append_event
 from kohort.group import repository
 from kohort.group.cashback import DiscountLevel, cashback_terms, level_reached
-from kohort.group.schemas import GroupRead
+from kohort.group.schemas import GroupRead, OrderRead
 from kohort.models import Order, PaymentGroup
-from kohort.order import repository as orders
-from kohort.order.schemas import OrderRead
 
 SYSTEM = "system"
 
@@ -121,7 +120,7 @@ async def end_groups(
             parsed[settings] = (str(snapshot["discountType"]), snapshot_levels(snapshot))
         discount_type, levels = parsed[settings]
         terms[group_id] = cashback_terms(discount_type, level_reached(levels, participants))
-    moved = await orders.make_cashback_available(session, terms, now=now, actor=actor)
+    moved = await repository.make_cashback_available(session, terms, now=now, actor=actor)
     ordered = [group_id for group_id in group_ids if group_id in status]
     position = {group_id: n for n, group_id in enumerate(ordered)}
     await repository.record_end_events(

@@ -17,6 +17,7 @@ from kohort.group.schemas import (
     GroupUpdate,
     GroupValidate,
     GroupValidation,
+    OrderRead,
 )
 from kohort.group_settings.schemas import PaymentGroupSettingsRead
 from kohort.http.auth import AnyKey, AuthContext, SecretKey
@@ -26,7 +27,6 @@ from kohort.http.openapi import errors
 from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
 from kohort.metrics import GROUPS_CANCELED, GROUPS_EXPIRED, GROUPS_OPENED
 from kohort.models import PaymentGroup
-from kohort.order.schemas import OrderRead
 from kohort.organization import repository as organizations
 from kohort.organization.schemas import OrganizationRead
 
@@ -91,7 +91,9 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
         payload: GroupCreate, request: Request, session: Session, auth: SecretKey
     ) -> GroupRead:
         """Open a new group for an existing order whose group ended without completing
-        (`expiresAt` 1 minute … 90 days from now). `POST /orders` opens groups by itself."""
+        (`expiresAt` 1 minute … 90 days from now). The order is `orderId` or
+        `paymentIntentId` (`pi_X` is `ord_X`); both given must name the same order.
+        `POST /orders` opens groups by itself."""
         group = await service.create_group_for_order(
             session,
             organization_id=auth.organization_id,

@@ -38,3 +38,12 @@ class GroupHasParticipantsError(AppError):
 class OrderAlreadyInGroupError(AppError):
     status = 400
     code = "ORDER_ALREADY_IN_GROUP"
+
+
+class OrderNotFoundError(NotFoundError):
+    """A member order (orders are the group's members; kohort.order re-exports this)."""
+
+
+class OrderAlreadyCanceledError(AppError):
+    status = 400
+    code = "ORDER_ALREADY_CANCELED"

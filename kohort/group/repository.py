@@ -1,5 +1,8 @@
-"""Every query on groups; API queries are scoped to an organization and a mode, the
-worker's sweeps (due groups, reminders) run across all of them."""
+"""Every query on groups and on their member orders; API queries are scoped to an
+organization and a mode, the worker's sweeps (due groups, reminders) run across all of them.
+
+This is the one writer of the members' cashback (`make_cashback_available` at the group's
+end, `refund_member` after a partial refund): kohort.order calls in, never the reverse."""
 
 import json
 from collections.abc import Collection, Sequence
@@ -28,17 +31,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.customer.repository import email_key as email_key_of
 from kohort.event.sql_objects import event_id_sql, object_sql
-from kohort.group.schemas import GroupRead
+from kohort.group.cashback import cashback_sql
+from kohort.group.schemas import GroupRead, OrderRead
 from kohort.http.lists import Kind, ListField
 from kohort.ids import share_key
-from kohort.models import Order, PaymentGroup
+from kohort.models import Order, PaymentGroup, Payout
 from kohort.models.base import UTCDateTime
-from kohort.order.schemas import OrderRead
 
 OPEN = "OPEN"
 COMPLETED = "COMPLETED"
 EXPIRED = "EXPIRED"
 CANCELED = "CANCELED"
+
+ORDER_CREATED = "CREATED"
+CASHBACK_AVAILABLE = "CASHBACK_AVAILABLE"
+CASHBACK_PROCESSING = "CASHBACK_PROCESSING"
+CASHBACK_SENT = "CASHBACK_SENT"
+ORDER_CANCELED = "CANCELED"
+ORDER_STATUSES = (
+    ORDER_CREATED,
+    CASHBACK_AVAILABLE,
+    CASHBACK_PROCESSING,
+    CASHBACK_SENT,
+    ORDER_CANCELED,
+)
 
 LIST_FIELDS = {
     "id": ListField(PaymentGroup.id, Kind.STRING),
@@ -104,6 +120,105 @@ async def get_many(session: AsyncSession, group_ids: Collection[str]) -> dict[st
         .execution_options(populate_existing=True)
     )
     return {g.id: g for g in (await session.execute(stmt)).scalars()}
+
+
+async def get_order(
+    session: AsyncSession, *, organization_id: str, livemode: bool, order_id: str
+) -> Order | None:
+    """A member order by id, in the caller's organization and mode."""
+    stmt = select(Order).where(
+        Order.organization_id == organization_id,
+        Order.livemode == livemode,
+        Order.id == order_id,
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def move_order_to_group(
+    session: AsyncSession,
+    *,
+    order_id: str,
+    group: PaymentGroup,
+    from_group_id: str,
+    now: datetime,
+    actor: str,
+) -> None:
+    await session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.payment_group_id == from_group_id)
+        .values(
+            payment_group_id=group.id,
+            payment_group_share_id=group.share_id,
+            updated_at=now,
+            updated_by=actor,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def make_cashback_available(
+    session: AsyncSession, terms: dict[str, tuple[str, int]], *, now: datetime, actor: str
+) -> list[tuple[str, str]]:
+    """Move the CREATED orders of the groups in `terms` to CASHBACK_AVAILABLE with their
+    cashback, in one UPDATE … FROM for every group: `terms` maps a group id to its cashback
+    terms (`cashback.cashback_terms`), which the database applies to what is left of each
+    order (`amount - amount_refunded`). The orders moved, as (order id, group id)."""
+    if not terms:
+        return []
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        source = (
+            "jsonb_to_recordset(CAST(:terms AS jsonb)) AS t(group_id text, kind text, n bigint)"
+        )
+    else:
+        source = (
+            "(SELECT json_extract(value, '$.group_id') AS group_id, "
+            "json_extract(value, '$.kind') AS kind, json_extract(value, '$.n') AS n "
+            "FROM json_each(:terms)) AS t"
+        )
+    cashback = cashback_sql("(o.amount - o.amount_refunded)", "t.kind", "t.n", postgres=postgres)
+    statement = text(
+        f"UPDATE orders AS o SET amount_cashback = {cashback}, status = '{CASHBACK_AVAILABLE}', "
+        f"updated_at = :now, updated_by = :actor FROM {source} "
+        f"WHERE o.payment_group_id = t.group_id AND o.status = '{ORDER_CREATED}' "
+        "RETURNING id, payment_group_id"
+    ).bindparams(bindparam("now", type_=UTCDateTime()))
+    rows = [{"group_id": group_id, "kind": kind, "n": n} for group_id, (kind, n) in terms.items()]
+    parameters = {"terms": json.dumps(rows), "now": now, "actor": actor}
+    return [(row[0], row[1]) for row in await session.execute(statement, parameters)]
+
+
+async def refund_member(
+    session: AsyncSession,
+    *,
+    order: Order,
+    refunded: int,
+    values: dict[str, Any],
+    now: datetime,
+    actor: str,
+) -> bool:
+    """Add `refunded` cents to the order's `amount_refunded`, with `values` (its recomputed
+    cashback, its fee), if the order is still as the caller read it (same status, same
+    refunded sum) and no payout exists for it; False when another actor moved it first."""
+    no_payout = ~exists().where(Payout.order_id == Order.id)
+    result = await session.execute(
+        update(Order)
+        .where(
+            Order.id == order.id,
+            Order.status == order.status,
+            Order.amount_refunded == order.amount_refunded,
+            no_payout,
+        )
+        .values(
+            amount_refunded=Order.amount_refunded + refunded,
+            updated_at=now,
+            updated_by=actor,
+            **values,
+        )
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.first() is not None
 
 
 async def members_of(

@@ -1,10 +1,15 @@
-"""The Group object of the seed page, field for field, plus `participantsCount`."""
+"""The Group object of the seed page, field for field, plus `participantsCount`; and the
+member record of a group, `OrderRead`.
 
-from typing import TYPE_CHECKING, Annotated, Literal
+An order is a group's membership: its read shape lives here, with the group, so that the
+group lifecycle (open, join, leave, end, cashback) needs nothing of kohort.order, which
+imports from here and never the other way."""
 
-from pydantic import AliasChoices, EmailStr, Field
+from typing import Annotated, Literal
 
-from kohort.customer.schemas import CustomerRead
+from pydantic import AliasChoices, BaseModel, EmailStr, Field
+
+from kohort.customer.schemas import CustomerRead, Locale
 from kohort.group_settings.schemas import DiscountLevelRead, PaymentGroupSettingsRead
 from kohort.http.schemas import (
     JSONInt,
@@ -16,12 +21,72 @@ from kohort.http.schemas import (
 )
 from kohort.organization.schemas import OrganizationRead
 
-if TYPE_CHECKING:
-    from kohort.order.schemas import OrderRead
-
 GroupStatus = Literal["OPEN", "COMPLETED", "CANCELED", "EXPIRED"]
 ReminderStatus = Literal["NOT_SENT", "MIDWAY_SENT", "DAY3_SENT", "DAY2_BEFORE_END_SENT"]
 DiscountType = Literal["PERCENTAGE", "AMOUNT"]
+OrderStatus = Literal[
+    "CREATED", "CASHBACK_AVAILABLE", "CASHBACK_PROCESSING", "CASHBACK_SENT", "CANCELED"
+]
+
+
+class JoinError(BaseModel):
+    code: Literal[
+        "NOT_FOUND",
+        "COMPLETED_EXPIRED_CANCELED",
+        "MAX_PARTICIPANTS_REACHED",
+        "EMAIL_ALREADY_USED",
+        "AMOUNT_TOO_LOW",
+    ]
+    message: str
+
+
+class OrderRead(ResponseModel):
+    """An order: a paid purchase and its membership of a group (the database composes this
+    object for the worker's events, kohort.event.sql_objects)."""
+
+    id: str = Field(examples=["ord_0123456789abcd"])
+    livemode: bool
+    organization_id: str
+    amount: int
+    amount_cashback: int | None = Field(
+        description="The member's cashback in cents, set when the group completes."
+    )
+    amount_refunded: int = Field(
+        description="The sum of the order's refunds in cents; cashback is computed on "
+        "`amount - amountRefunded`."
+    )
+    application_fee_amount: int = Field(
+        description="What the merchant owes for this order (joiners only), VAT included."
+    )
+    currency: Literal["EUR"]
+    locale: Locale
+    status: OrderStatus
+    payment_reference: str | None = Field(
+        description="The shop's payment id (a Stripe PaymentIntent `pi_…`), as registered."
+    )
+    canceled_at: Timestamp | None = Field(
+        description="When the shop canceled the order (`POST /orders/{id}/cancel`)."
+    )
+    customer_id: str
+    customer_email: str
+    customer_first_name: str | None
+    customer_last_name: str | None
+    customer_phone_number: str | None
+    payment_group_id: str
+    payment_group_share_id: str
+    client_reference_id: str | None
+    risk_level: str | None
+    join_error: JoinError | None
+    metadata: dict[str, str] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
+    created_at: Timestamp
+    created_by: str | None
+    updated_at: Timestamp
+    updated_by: str | None
+    ambassador_id: None = Field(
+        default=None,
+        description="Always null: Kohort has no ambassador codes (KohortPay's clients read "
+        "the key on orders and participants).",
+    )
 
 
 class GroupRead(ResponseModel):
@@ -73,7 +138,7 @@ class GroupExpandable(GroupRead):
     """A group; `orders`, `customer`, `paymentGroupSettings` and `organization` appear only
     when asked with `expand[]`."""
 
-    orders: "list[OrderRead] | None" = None
+    orders: list[OrderRead] | None = None
     customer: CustomerRead | None = None
     payment_group_settings: PaymentGroupSettingsRead | None = None
     organization: OrganizationRead | None = None
@@ -108,8 +173,12 @@ class GroupValidate(RequestModel):
 
 
 class GroupCreate(RequestModel):
+    """`orderId` or `paymentIntentId` (KohortPay's name of the same order: `pi_X` is
+    `ord_X`) names the order; one of them is required."""
+
     customer_id: Annotated[str, Field(max_length=64)]
-    order_id: Annotated[str, Field(max_length=64)]
+    order_id: Annotated[str, Field(max_length=64)] | None = None
+    payment_intent_id: Annotated[str, Field(max_length=64)] | None = None
     metadata: MetadataIn | None = None
     expires_at: TimestampIn | None = None
 
@@ -117,8 +186,3 @@ class GroupCreate(RequestModel):
 class GroupUpdate(RequestModel):
     metadata: MetadataIn | None = None
     creator_email: Annotated[EmailStr, Field(max_length=254)] | None = None
-
-
-from kohort.order.schemas import OrderRead  # noqa: E402
-
-GroupExpandable.model_rebuild()

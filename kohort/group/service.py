@@ -1,7 +1,10 @@
 """Groups: creation with a settings snapshot and a schedule, validation of a code, the early
-ends (cancel, expire) and updates. Joining is in joining.py, ending in ending.py."""
+ends (cancel, expire), updates, and what a member's cancellation or partial refund does to
+the group. Joining is in joining.py, ending in ending.py. Nothing here imports kohort.order:
+registering, canceling and refunding an order are its use cases, and they call in here."""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -11,23 +14,23 @@ from kohort import clock
 from kohort.customer import repository as customers
 from kohort.errors import ValidationError
 from kohort.group import joining, repository
-from kohort.group.cashback import level_reached, next_level
+from kohort.group.cashback import application_fee, cashback_amount, level_reached, next_level
 from kohort.group.ending import levels_of, record_group_event
 from kohort.group.errors import (
     CustomerBlockedError,
     GroupEndedError,
     GroupHasParticipantsError,
     GroupNotFoundError,
+    OrderAlreadyCanceledError,
     OrderAlreadyInGroupError,
+    OrderNotFoundError,
 )
 from kohort.group.schedule import schedule_for
 from kohort.group.schemas import GroupCreate, GroupUpdate
 from kohort.group_settings.service import get_settings, snapshot
-from kohort.ids import new_id, new_share_code, share_key
-from kohort.models import Organization, PaymentGroup
+from kohort.ids import new_id, new_share_code, order_id_of_payment_intent, share_key
+from kohort.models import Order, Organization, PaymentGroup
 from kohort.models import PaymentGroupSettings as Settings
-from kohort.order import repository as orders
-from kohort.order.errors import OrderAlreadyCanceledError, OrderNotFoundError
 from kohort.organization import repository as organizations
 
 MAX_DURATION = timedelta(days=90)
@@ -211,6 +214,35 @@ async def leave_group(
     return fresh
 
 
+async def refund_member(
+    session: AsyncSession,
+    group: PaymentGroup,
+    order: Order,
+    *,
+    amount: int,
+    fee_percent: Decimal,
+    now: datetime,
+    actor: str,
+) -> bool:
+    """A partial refund of a member order; the caller holds the group's lock, then the
+    order's. `amount_refunded` grows: an OPEN group's end computes cashback on the rest; in a
+    COMPLETED group, cashback available is recomputed on the rest at the level reached; an
+    ended group without cashback changes nothing else. A joiner's fee follows the rest, never
+    up. False when the order moved first (a payout started)."""
+    rest = order.amount - order.amount_refunded - amount
+    values: dict[str, Any] = {}
+    if order.application_fee_amount > 0:
+        values["application_fee_amount"] = min(
+            order.application_fee_amount, application_fee(rest, fee_percent)
+        )
+    if group.status == repository.COMPLETED and order.status == repository.CASHBACK_AVAILABLE:
+        level = level_reached(levels_of(group), group.participants_count)
+        values["amount_cashback"] = cashback_amount(group.settings["discountType"], level, rest)
+    return await repository.refund_member(
+        session, order=order, refunded=amount, values=values, now=now, actor=actor
+    )
+
+
 async def update_group(
     session: AsyncSession, group: PaymentGroup, changes: GroupUpdate, *, actor: str
 ) -> PaymentGroup:
@@ -250,20 +282,18 @@ async def create_group_for_order(
     """A new group around an order whose group ended without completing; the order becomes
     the creator's order of the new group."""
     now = clock.now()
-    order = await orders.get(
-        session, organization_id=organization_id, livemode=livemode, order_id=data.order_id
+    order = await _order_to_regroup(
+        session, organization_id=organization_id, livemode=livemode, data=data
     )
-    if order is None:
-        raise OrderNotFoundError(f"No such order: '{data.order_id}'", param="orderId")
     if order.customer_id != data.customer_id:
         raise ValidationError(
             f"Order {order.id} does not belong to customer {data.customer_id}.",
             param="customerId",
         )
-    if order.status == orders.CANCELED:
+    if order.status == repository.ORDER_CANCELED:
         raise OrderAlreadyCanceledError(f"Order {order.id} is canceled.", param="orderId")
     current = await repository.get(session, order.payment_group_id)
-    if order.status != orders.CREATED or (
+    if order.status != repository.ORDER_CREATED or (
         current is not None and current.status in (repository.OPEN, repository.COMPLETED)
     ):
         raise OrderAlreadyInGroupError(
@@ -287,7 +317,7 @@ async def create_group_for_order(
         expires_at=data.expires_at,
         metadata=data.metadata,
     )
-    await orders.move_to_group(
+    await repository.move_order_to_group(
         session,
         order_id=order.id,
         group=group,
@@ -297,3 +327,34 @@ async def create_group_for_order(
     )
     await record_group_event(session, "payment_group.created", group)
     return group
+
+
+async def _order_to_regroup(
+    session: AsyncSession, *, organization_id: str, livemode: bool, data: GroupCreate
+) -> Order:
+    """The order named by `orderId` or by `paymentIntentId` (`pi_X` is `ord_X`, KohortPay's
+    SDKs send that one); both given must name the same order."""
+    order_id, param = data.order_id, "orderId"
+    if data.payment_intent_id is not None:
+        param = "paymentIntentId"
+        intended = order_id_of_payment_intent(data.payment_intent_id)
+        if intended is None:
+            raise OrderNotFoundError(
+                f"No such payment intent: '{data.payment_intent_id}'", param=param
+            )
+        if order_id is not None and order_id != intended:
+            raise ValidationError(
+                f"orderId '{order_id}' and paymentIntentId '{data.payment_intent_id}' name "
+                "different orders; give one of them.",
+                param=param,
+            )
+        order_id = intended
+    if order_id is None:
+        raise ValidationError("orderId or paymentIntentId is required.", param="orderId")
+    order = await repository.get_order(
+        session, organization_id=organization_id, livemode=livemode, order_id=order_id
+    )
+    if order is None:
+        shown = data.payment_intent_id if param == "paymentIntentId" else order_id
+        raise OrderNotFoundError(f"No such order: '{shown}'", param=param)
+    return order

@@ -31,6 +31,8 @@ class AuthContext:
     key_type: str
     organization_id: str
     livemode: bool
+    api_version: str
+    """The key's pinned API version, else its organization's (a header may override it)."""
 
     @property
     def is_secret(self) -> bool:
@@ -77,12 +79,13 @@ def key_of(request: Request) -> str:
     return key_from_header(headers[0] if headers else None)
 
 
-def _context_of(record: ApiKey) -> AuthContext:
+def _context_of(record: ApiKey, organization_version: str) -> AuthContext:
     return AuthContext(
         key_id=record.id,
         key_type=record.type,
         organization_id=record.organization_id,
         livemode=record.livemode,
+        api_version=record.api_version or organization_version,
     )
 
 
@@ -126,13 +129,13 @@ class KeyCache:
             return known.context
         return None
 
-    def put(self, key_hash: str, record: ApiKey) -> None:
+    def put(self, key_hash: str, record: ApiKey, organization_version: str) -> None:
         if self.ttl <= 0:
             return
         if len(self._known) >= self.size:
             self._known.clear()
         self._known[key_hash] = _Known(
-            context=_context_of(record),
+            context=_context_of(record, organization_version),
             preview=record.preview,
             expires_at=record.expires_at,
             last_used_at=record.last_used_at,
@@ -142,6 +145,12 @@ class KeyCache:
     def forget(self, key_id: str) -> None:
         for key_hash, known in list(self._known.items()):
             if known.context.key_id == key_id:
+                del self._known[key_hash]
+
+    def forget_organization(self, organization_id: str) -> None:
+        """Its default API version changed: every key of it is looked up again."""
+        for key_hash, known in list(self._known.items()):
+            if known.context.organization_id == organization_id:
                 del self._known[key_hash]
 
 
@@ -155,12 +164,12 @@ async def authenticate_request(request: Request, db: Database) -> AuthContext:
     if remembered is not None:
         return remembered
     async with db.read() as session:
-        record = await api_keys.authenticate(session, key)
+        record, organization_version = await api_keys.authenticate(session, key)
     if api_keys.last_use_is_stale(record, clock.now()):
         async with db.write() as session:
             await api_keys.record_use(session, record)
-    cache.put(key_hash, record)
-    return _context_of(record)
+    cache.put(key_hash, record, organization_version)
+    return _context_of(record, organization_version)
 
 
 async def authenticate_in(
@@ -178,7 +187,7 @@ async def authenticate_in(
     remembered = cache.recall(key_hash, now)
     if remembered is not None:
         return remembered
-    record = await api_keys.authenticate(session, key)
+    record, organization_version = await api_keys.authenticate(session, key)
     # Held for the request: the session's identity map then keeps the lastUsedAt just written.
     request.state.api_key = record
     if api_keys.last_use_is_stale(record, now):
@@ -187,8 +196,8 @@ async def authenticate_in(
         else:
             api_keys.note_use(record, now)
             request.state.unrecorded_use = record.id
-    cache.put(key_hash, record)
-    return _context_of(record)
+    cache.put(key_hash, record, organization_version)
+    return _context_of(record, organization_version)
 
 
 async def record_pending_use(request: Request, db: Database) -> None:

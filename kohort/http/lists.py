@@ -12,13 +12,14 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Query, Request
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kohort.errors import ValidationError
+from kohort.http import versions
 
 MAX_TAKE = 100
 MAX_SKIP = 1_000_000
@@ -60,6 +61,8 @@ class ListQuery:
     descending: bool
     search: str | None
     expand: frozenset[str] = field(default_factory=frozenset)
+    ignore_unknown_fields: bool = False
+    """`search` conditions on fields the list does not have are dropped (KohortPay's wire)."""
 
 
 class Page(BaseModel, Generic[T]):
@@ -68,6 +71,7 @@ class Page(BaseModel, Generic[T]):
 
 
 async def list_query(
+    request: Request,
     take: Annotated[int, Query(ge=1, le=MAX_TAKE, description="Page size, 1…100.")] = 25,
     skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="Rows to skip.")] = 0,
     order_by: Annotated[
@@ -97,6 +101,7 @@ async def list_query(
         descending=direction == "desc",
         search=search,
         expand=frozenset(expand or ()),
+        ignore_unknown_fields=versions.ignores_unknown_search_fields(request),
     )
 
 
@@ -163,7 +168,9 @@ def _condition(name: str, spec: ListField, op: str, raw: str) -> ColumnElement[b
     return condition
 
 
-def filters(search: str | None, fields: dict[str, ListField]) -> list[ColumnElement[bool]]:
+def filters(
+    search: str | None, fields: dict[str, ListField], *, ignore_unknown: bool = False
+) -> list[ColumnElement[bool]]:
     if not search:
         return []
     conditions = []
@@ -179,6 +186,8 @@ def filters(search: str | None, fields: dict[str, ListField]) -> list[ColumnElem
             )
         name, op, raw = match.groups()
         spec = fields.get(name)
+        if spec is None and ignore_unknown:
+            continue
         if spec is None:
             raise ValidationError(
                 f"search: unknown field '{name}'; searchable: {', '.join(sorted(fields))}.",
@@ -197,7 +206,7 @@ async def fetch_page(
     id_column: InstrumentedAttribute[Any],
 ) -> tuple[list[T], int]:
     """Apply search, order (tie-break on id) and paging to `stmt`; also count every match."""
-    conditions = filters(query.search, fields)
+    conditions = filters(query.search, fields, ignore_unknown=query.ignore_unknown_fields)
     spec = fields.get(query.order_by)
     if spec is None:
         raise ValidationError(

@@ -32,6 +32,14 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string", "example": 'Bearer realm="kohort"'},
     },
+    "Kohort-Version": {
+        "description": "The API version this answer is written in (this document describes "
+        "`2026-12-01`; `kohortpay` answers are its snake_case, see docs/api.md). Absent "
+        "only from refusals given before the route runs (a body that is not UTF-8 JSON, too "
+        "large or too slow).",
+        "required": False,
+        "schema": {"type": "string", "enum": ["2026-12-01", "kohortpay"]},
+    },
     "Idempotent-Replayed": {
         "description": "`true` when this answer replays the first one given for the "
         "Idempotency-Key; absent otherwise.",
@@ -112,13 +120,17 @@ def _declare_body_limits(operation: dict[str, Any]) -> None:
 
 
 def _declare_headers(operation: dict[str, Any]) -> None:
-    """Every answer carries `Request-Id`; a 401 `WWW-Authenticate`; a replay of an
+    """Every answer carries `Request-Id` (an API route's, `Kohort-Version` too); a 401
+    `WWW-Authenticate`; a replay of an
     Idempotency-Key `Idempotent-Replayed` (errors replay too, validation errors excepted)."""
     parameters = operation.get("parameters", [])
     idempotent = any(p.get("name") == "Idempotency-Key" for p in parameters)
+    versioned = "security" in operation
     for status, response in operation.get("responses", {}).items():
         headers = response.setdefault("headers", {})
         headers["Request-Id"] = _HEADERS["Request-Id"]
+        if versioned:
+            headers["Kohort-Version"] = _HEADERS["Kohort-Version"]
         if status == "401":
             headers["WWW-Authenticate"] = _HEADERS["WWW-Authenticate"]
         if idempotent:

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from kohort.db import Database
 from kohort.errors import AppError, InternalError, ValidationError, render_error
-from kohort.http import idempotency
+from kohort.http import idempotency, versions
 from kohort.http.auth import authenticate_in, authenticate_request, record_pending_use
 from kohort.http.commit import run_after_commit
 from kohort.http.middleware import has_body
@@ -61,16 +61,19 @@ IDEMPOTENT = [Depends(idempotency_key_header)]
 class KohortRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
+        body_model = self.body_field.field_info.annotation if self.body_field else None
 
         async def route(request: Request) -> Response:
             request_id: str = request.state.request_id
+            request.state.body_model = body_model
             _expand_without_brackets(request)
             try:
-                return await _run(request, handler)
+                response = await _run(request, handler)
             except AppError as error:
-                return render_error(error, request_id)
+                response = render_error(error, request_id)
             except RequestValidationError as exc:
-                return render_error(from_validation_error(exc), request_id)
+                response = render_error(from_validation_error(exc), request_id)
+            return versions.present(request, response)
 
         return route
 
@@ -122,6 +125,8 @@ async def _in_transaction(
         if getattr(request.state, "auth", None) is None:
             request.state.auth = await authenticate_in(session, request, db, writes=writes)
         request.state.session = session
+        version = versions.resolve(request, request.state.auth.api_version)
+        versions.translate_request(request, version, request.state.body_model)
         response = await handler(request)
         if response.status_code >= 500:
             raise InternalError("An internal error occurred.")

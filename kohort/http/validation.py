@@ -9,17 +9,16 @@ from kohort.errors import AppError, InvalidJSONError, ValidationError
 
 
 def _field(loc: Sequence[Any]) -> str:
-    parts = (
-        [str(p) for p in loc[1:] if not isinstance(p, int)]
-        if len(loc) > 1
-        else [str(p) for p in loc]
-    )
-    indexes = [p for p in loc[1:] if isinstance(p, int)]
-    name = ".".join(parts) or str(loc[0])
-    return f"{name}[{indexes[0]}]" if indexes and parts else name
+    """`("body", "lineItems", 0, "price")` → `lineItems[0].price`."""
+    if len(loc) < 2:
+        return ".".join(str(p) for p in loc)
+    name = ""
+    for part in loc[1:]:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    return name
 
 
-_MONEY_FIELDS = {"amount", "minPurchaseValue", "min_purchase_value"}
+_MONEY_FIELDS = {"amount", "amountTotal", "price", "minPurchaseValue", "min_purchase_value"}
 _NOT_AN_INTEGER = {"int_type", "int_parsing", "int_from_float"}
 
 

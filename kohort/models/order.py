@@ -34,7 +34,7 @@ class Order(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     amount_cashback: Mapped[int | None] = mapped_column(BigInteger)
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
-    """The sum of the order's partial refunds; cashback is computed on `amount - amount_refunded`."""
+    """The sum of the order's refunds; its cashback is computed on what is left."""
     application_fee_amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     locale: Mapped[str] = mapped_column(String(8))
@@ -58,3 +58,8 @@ class Order(Base):
     created_by: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime]
     updated_by: Mapped[str | None] = mapped_column(String(32))
+
+    @property
+    def ambassador_id(self) -> None:
+        """KohortPay's ambassador code of the order: Kohort has none, so always None."""
+        return None

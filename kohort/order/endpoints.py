@@ -12,13 +12,20 @@ from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_qu
 from kohort.http.openapi import errors
 from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
 from kohort.metrics import GROUPS_CANCELED, GROUPS_COMPLETED, GROUPS_OPENED
-from kohort.models import Order
-from kohort.order import repository, service
-from kohort.order.schemas import OrderCreate, OrderExpandable
+from kohort.models import Order, Refund
+from kohort.order import refunding, repository, service
+from kohort.order.schemas import (
+    OrderCreate,
+    OrderExpandable,
+    PaymentIntentRefundCreate,
+    RefundCreate,
+    RefundRead,
+)
 from kohort.organization import repository as organizations
 from kohort.organization.schemas import OrganizationRead
 
-router = APIRouter(prefix="/orders", tags=["Orders"], route_class=KohortRoute)
+orders = APIRouter(prefix="/orders", tags=["Orders"], route_class=KohortRoute)
+refunds = APIRouter(prefix="/refunds", tags=["Refunds"], route_class=KohortRoute)
 
 EXPANDABLE = frozenset({"customer", "paymentGroup", "organization"})
 Expand = Annotated[
@@ -50,7 +57,7 @@ async def _present(
     return items
 
 
-@router.post(
+@orders.post(
     "",
     status_code=201,
     response_model=OrderExpandable,
@@ -81,7 +88,7 @@ async def create_order(
     return (await _present(session, [order], wanted))[0]
 
 
-@router.get(
+@orders.get(
     "", response_model=Page[OrderExpandable], responses=errors(), response_model_exclude_unset=True
 )
 async def list_orders(
@@ -96,7 +103,7 @@ async def list_orders(
     return Page[OrderExpandable](data=await _present(session, rows, expand), count=count)
 
 
-@router.get(
+@orders.get(
     "/{id}",
     response_model=OrderExpandable,
     responses=errors(404),
@@ -113,7 +120,7 @@ async def get_order(
     return (await _present(session, [order], wanted))[0]
 
 
-@router.post(
+@orders.post(
     "/{id}/cancel",
     response_model=OrderExpandable,
     responses=errors(404, 409),
@@ -139,3 +146,77 @@ async def cancel_order(
     if canceled.group_canceled:
         after_commit(request, GROUPS_CANCELED.inc)
     return (await _present(session, [canceled.order], wanted))[0]
+
+
+@orders.post(
+    "/{id}/refunds",
+    status_code=201,
+    response_model=RefundRead,
+    responses=errors(404, 409),
+    dependencies=IDEMPOTENT,
+)
+async def refund_order(
+    id: str, payload: RefundCreate, request: Request, session: Session, auth: SecretKey
+) -> RefundRead:
+    """Record a refund of the order: `amount` cents (omitted: everything left). Everything
+    left is the order's cancellation (`order.canceled`, its rules and errors); less lowers the
+    amount its cashback is computed on (in an OPEN group at its end; after completion the
+    cashback is recomputed). `order.refunded` either way. 400 `REFUND_EXCEEDS_AMOUNT` over
+    what is left, `ORDER_ALREADY_CANCELED`, `CASHBACK_ALREADY_SENT` once a payout exists."""
+    refunded = await refunding.refund_order(
+        session,
+        organization_id=auth.organization_id,
+        livemode=auth.livemode,
+        order_id=id,
+        actor=auth.key_id,
+        data=payload,
+    )
+    if refunded.group_canceled:
+        after_commit(request, GROUPS_CANCELED.inc)
+    return refunded.refund
+
+
+@orders.get("/{id}/refunds", response_model=Page[RefundRead], responses=errors(404))
+async def list_refunds(
+    id: str, session: Session, auth: SecretKey, query: Annotated[ListQuery, Depends(list_query)]
+) -> Page[RefundRead]:
+    """The order's refunds, newest first; each embeds the order as it is now."""
+    check_expand(query, frozenset())
+    order = await service.get_order(
+        session, organization_id=auth.organization_id, livemode=auth.livemode, order_id=id
+    )
+    stmt = repository.select_refunds(auth.organization_id, auth.livemode, order.id)
+    rows, count = await fetch_page(
+        session, stmt, query=query, fields=repository.REFUND_LIST_FIELDS, id_column=Refund.id
+    )
+    return Page[RefundRead](data=[refunding.refund_read(r, order) for r in rows], count=count)
+
+
+@refunds.post(
+    "",
+    status_code=201,
+    response_model=RefundRead,
+    responses=errors(404, 409),
+    dependencies=IDEMPOTENT,
+)
+async def create_refund(
+    payload: PaymentIntentRefundCreate, request: Request, session: Session, auth: SecretKey
+) -> RefundRead:
+    """KohortPay's refund (Magento's credit memo): as `POST /orders/{id}/refunds`, the order
+    named by `paymentIntentId` (`pi_X` is the order `ord_X`; anything else → 404)."""
+    refunded = await refunding.refund_payment_intent(
+        session,
+        organization_id=auth.organization_id,
+        livemode=auth.livemode,
+        actor=auth.key_id,
+        data=payload,
+    )
+    if refunded.group_canceled:
+        after_commit(request, GROUPS_CANCELED.inc)
+    return refunded.refund
+
+
+router = APIRouter()
+"""The orders and KohortPay's `/refunds`, as one router for the app."""
+router.include_router(orders)
+router.include_router(refunds)

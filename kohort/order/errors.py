@@ -1,8 +1,13 @@
-from kohort.errors import AppError, NotFoundError
+from kohort.errors import AppError
+from kohort.group.errors import OrderAlreadyCanceledError, OrderNotFoundError
 
-
-class OrderNotFoundError(NotFoundError):
-    pass
+__all__ = [
+    "CashbackAlreadySentError",
+    "ClientReferenceIdExistsError",
+    "OrderAlreadyCanceledError",
+    "OrderNotFoundError",
+    "RefundExceedsAmountError",
+]
 
 
 class ClientReferenceIdExistsError(AppError):
@@ -10,11 +15,11 @@ class ClientReferenceIdExistsError(AppError):
     code = "CLIENT_REFERENCE_ID_EXISTS"
 
 
-class OrderAlreadyCanceledError(AppError):
-    status = 400
-    code = "ORDER_ALREADY_CANCELED"
-
-
 class CashbackAlreadySentError(AppError):
     status = 400
     code = "CASHBACK_ALREADY_SENT"
+
+
+class RefundExceedsAmountError(AppError):
+    status = 400
+    code = "REFUND_EXCEEDS_AMOUNT"

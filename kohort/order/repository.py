@@ -1,27 +1,28 @@
-"""Every query on orders; every one is scoped to an organization and a mode."""
+"""Every query on orders and their refunds; every one is scoped to an organization and a
+mode. The members' cashback is written by kohort.group.repository (its one owner), which
+also holds the order statuses; they are named here too for the order's callers."""
 
-import json
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, exists, select, text, update
+from sqlalchemy import Select, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kohort.group.cashback import cashback_sql
+from kohort.group import repository as groups
 from kohort.http.lists import Kind, ListField
-from kohort.models import Order, PaymentGroup, Payout
-from kohort.models.base import UTCDateTime
+from kohort.models import Order, Payout, Refund
 
-CREATED = "CREATED"
-CASHBACK_AVAILABLE = "CASHBACK_AVAILABLE"
-CASHBACK_PROCESSING = "CASHBACK_PROCESSING"
-CASHBACK_SENT = "CASHBACK_SENT"
-CANCELED = "CANCELED"
-STATUSES = (CREATED, CASHBACK_AVAILABLE, CASHBACK_PROCESSING, CASHBACK_SENT, CANCELED)
+CREATED = groups.ORDER_CREATED
+CASHBACK_AVAILABLE = groups.CASHBACK_AVAILABLE
+CASHBACK_PROCESSING = groups.CASHBACK_PROCESSING
+CASHBACK_SENT = groups.CASHBACK_SENT
+CANCELED = groups.ORDER_CANCELED
+STATUSES = groups.ORDER_STATUSES
 
 LIST_FIELDS = {
     "id": ListField(Order.id, Kind.STRING),
     "amount": ListField(Order.amount, Kind.INTEGER),
     "amountCashback": ListField(Order.amount_cashback, Kind.INTEGER, nullable=True),
+    "amountRefunded": ListField(Order.amount_refunded, Kind.INTEGER),
     "applicationFeeAmount": ListField(Order.application_fee_amount, Kind.INTEGER),
     "status": ListField(Order.status, Kind.STRING, choices=STATUSES),
     "paymentReference": ListField(Order.payment_reference, Kind.STRING, nullable=True),
@@ -65,60 +66,6 @@ async def client_reference_used(
     return bool((await session.execute(stmt)).scalar_one())
 
 
-async def make_cashback_available(
-    session: AsyncSession, terms: dict[str, tuple[str, int]], *, now: datetime, actor: str
-) -> list[tuple[str, str]]:
-    """Move the CREATED orders of the groups in `terms` to CASHBACK_AVAILABLE with their
-    cashback, in one UPDATE … FROM for every group: `terms` maps a group id to its cashback
-    terms (`cashback.cashback_terms`), which the database applies to each order's amount.
-    The orders moved, as (order id, group id)."""
-    if not terms:
-        return []
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        source = (
-            "jsonb_to_recordset(CAST(:terms AS jsonb)) AS t(group_id text, kind text, n bigint)"
-        )
-    else:
-        source = (
-            "(SELECT json_extract(value, '$.group_id') AS group_id, "
-            "json_extract(value, '$.kind') AS kind, json_extract(value, '$.n') AS n "
-            "FROM json_each(:terms)) AS t"
-        )
-    cashback = cashback_sql("o.amount", "t.kind", "t.n", postgres=postgres)
-    statement = text(
-        f"UPDATE orders AS o SET amount_cashback = {cashback}, status = '{CASHBACK_AVAILABLE}', "
-        f"updated_at = :now, updated_by = :actor FROM {source} "
-        f"WHERE o.payment_group_id = t.group_id AND o.status = '{CREATED}' "
-        "RETURNING id, payment_group_id"
-    ).bindparams(bindparam("now", type_=UTCDateTime()))
-    rows = [{"group_id": group_id, "kind": kind, "n": n} for group_id, (kind, n) in terms.items()]
-    parameters = {"terms": json.dumps(rows), "now": now, "actor": actor}
-    return [(row[0], row[1]) for row in await session.execute(statement, parameters)]
-
-
-async def move_to_group(
-    session: AsyncSession,
-    *,
-    order_id: str,
-    group: PaymentGroup,
-    from_group_id: str,
-    now: datetime,
-    actor: str,
-) -> None:
-    await session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.payment_group_id == from_group_id)
-        .values(
-            payment_group_id=group.id,
-            payment_group_share_id=group.share_id,
-            updated_at=now,
-            updated_by=actor,
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
 async def get_for_update(session: AsyncSession, order_id: str) -> Order:
     """The order fresh from the database, locked for this transaction on PostgreSQL (SQLite's
     write lock already serialises writers)."""
@@ -143,10 +90,18 @@ def canceled_email_key(order_id: str) -> str:
 
 
 async def cancel(
-    session: AsyncSession, *, order_id: str, from_status: str, now: datetime, actor: str
+    session: AsyncSession,
+    *,
+    order_id: str,
+    from_status: str,
+    now: datetime,
+    actor: str,
+    amount_refunded: int | None = None,
 ) -> bool:
     """`from_status` → CANCELED, if the order is still in `from_status` and no payout exists
-    for it; frees its (group, e-mail) key. False when another actor moved it first."""
+    for it; frees its (group, e-mail) key; a full refund sets `amount_refunded` too. False
+    when another actor moved it first."""
+    refunded = {} if amount_refunded is None else {"amount_refunded": amount_refunded}
     no_payout = ~exists().where(Payout.order_id == Order.id)
     result = await session.execute(
         update(Order)
@@ -157,8 +112,25 @@ async def cancel(
             email_key=canceled_email_key(order_id),
             updated_at=now,
             updated_by=actor,
+            **refunded,
         )
         .returning(Order.id)
         .execution_options(synchronize_session=False)
     )
     return result.first() is not None
+
+
+REFUND_LIST_FIELDS = {
+    "id": ListField(Refund.id, Kind.STRING),
+    "amount": ListField(Refund.amount, Kind.INTEGER),
+    "reason": ListField(Refund.reason, Kind.STRING, nullable=True),
+    "createdAt": ListField(Refund.created_at, Kind.TIMESTAMP),
+}
+
+
+def select_refunds(organization_id: str, livemode: bool, order_id: str) -> Select[Refund]:
+    return select(Refund).where(
+        Refund.organization_id == organization_id,
+        Refund.livemode == livemode,
+        Refund.order_id == order_id,
+    )

@@ -3,6 +3,7 @@ a new one, in one transaction. A code that cannot be joined never loses the orde
 opens its own group and `joinError` says why the code was not joined."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +22,7 @@ from kohort.group.ending import complete_group, order_data, record_group_event
 from kohort.group.errors import AmountTooLowError, CustomerBlockedError
 from kohort.group_settings.service import get_settings
 from kohort.ids import new_id
-from kohort.models import Order, Organization
+from kohort.models import Order, Organization, PaymentGroup
 from kohort.order import repository
 from kohort.order.errors import (
     CashbackAlreadySentError,
@@ -195,17 +196,41 @@ async def cancel_order(
     order = await get_order(
         session, organization_id=organization_id, livemode=livemode, order_id=order_id
     )
+    group, order = await lock_order(session, order)
+    return await cancel_locked(session, group, order, now=clock.now(), actor=actor)
+
+
+async def lock_order(session: AsyncSession, order: Order) -> tuple[PaymentGroup, Order]:
+    """The order's group locked, then the order itself (`FOR UPDATE`), both fresh: the one
+    lock order of every change to a member, so that it and the group's end serialise."""
     group = await group_repository.lock(session, order.payment_group_id)
-    order = await repository.get_for_update(session, order.id)
+    return group, await repository.get_for_update(session, order.id)
+
+
+async def cancel_locked(
+    session: AsyncSession,
+    group: PaymentGroup,
+    order: Order,
+    *,
+    now: datetime,
+    actor: str,
+    amount_refunded: int | None = None,
+) -> Cancellation:
+    """`cancel_order` once `lock_order` holds the group and the order; a full refund passes
+    the order's new `amount_refunded`."""
     if order.status == repository.CANCELED:
         raise OrderAlreadyCanceledError(f"Order {order.id} is already canceled.", param="id")
     if order.status not in (repository.CREATED, repository.CASHBACK_AVAILABLE) or (
         await repository.has_payout(session, order.id)
     ):
         raise _cashback_sent(order)
-    now = clock.now()
     if not await repository.cancel(
-        session, order_id=order.id, from_status=order.status, now=now, actor=actor
+        session,
+        order_id=order.id,
+        from_status=order.status,
+        now=now,
+        actor=actor,
+        amount_refunded=amount_refunded,
     ):
         raise _cashback_sent(order)
     leaves = group.status == group_repository.OPEN and order.status == repository.CREATED

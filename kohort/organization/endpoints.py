@@ -3,7 +3,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from kohort.config import Settings
-from kohort.http.auth import SecretKey
+from kohort.http.auth import KeyCache, SecretKey
+from kohort.http.commit import after_commit
 from kohort.http.openapi import errors
 from kohort.http.routing import KohortRoute, Session
 from kohort.organization import service
@@ -40,10 +41,17 @@ async def get_organization(id: str, session: Session, auth: SecretKey) -> Organi
 
 @router.patch("/{id}", response_model=OrganizationRead, responses=errors(404))
 async def update_organization(
-    id: str, changes: OrganizationUpdate, session: Session, auth: SecretKey, settings: AppSettings
+    id: str,
+    changes: OrganizationUpdate,
+    request: Request,
+    session: Session,
+    auth: SecretKey,
+    settings: AppSettings,
 ) -> OrganizationRead:
     """Live secret keys only (a test key → 403 LIVE_KEY_REQUIRED: every field applies to live
-    mode). Update `name`, `websiteUrl`, `timezone` (IANA name), `fromEmailName`, or the payout
+    mode). Update `name`, `websiteUrl`, `timezone` (IANA name), `apiVersion` (the default of
+    the organization's requests: `2026-12-01` or `kohortpay`; other processes see it within
+    the key cache's lifetime), `codePrefix` (new share codes), `fromEmailName`, or the payout
     settings: `payoutMethod` (live mode; test mode rehearses `sepa_transfer`), `stripeSecretKey`
     (write-only, stored encrypted), `payoutDebtorName`, `payoutDebtorIban` (stored encrypted,
     returned masked), `payoutDebtorBic`. `stripe_refund` without a Stripe key → 400."""
@@ -53,4 +61,8 @@ async def update_organization(
     organization = await service.update_organization(
         session, organization, changes, livemode=auth.livemode, settings=settings
     )
+    if "api_version" in changes.model_fields_set:
+        cache: KeyCache = request.app.state.key_cache
+        cache.forget_organization(organization.id)
+        after_commit(request, lambda: cache.forget_organization(organization.id))
     return OrganizationRead.for_mode(organization, livemode=auth.livemode)

@@ -11,6 +11,7 @@ from schwifty.exceptions import SchwiftyException
 
 from kohort.crypto import mask_iban
 from kohort.http.schemas import PercentOut, RequestModel, ResponseModel, Text, Timestamp
+from kohort.http.versions import ApiVersionName
 from kohort.payout_batch.pain001 import TEST_MODE_DEBTOR
 
 
@@ -71,6 +72,17 @@ def _bic(value: str) -> str:
         raise ValueError(f"is not a valid BIC ({error})") from None
 
 
+CodePrefix = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9]{2,10}$",
+        description="What new share codes start with: 2 to 10 letters or digits (`KHT` by "
+        "default; `KHTPAY` for KohortPay's WooCommerce 1.3 module, which recognises only "
+        "`khtpay-` coupons). Codes already issued keep theirs.",
+        examples=["KHT"],
+    ),
+]
+
 StripeSecretKey = Annotated[str, Field(max_length=255), AfterValidator(_stripe_secret_key)]
 IbanIn = Annotated[Text, Field(max_length=64), AfterValidator(_iban)]
 BicIn = Annotated[Text, Field(max_length=16), AfterValidator(_bic)]
@@ -82,6 +94,10 @@ class OrganizationRead(ResponseModel):
     slug: str
     website_url: str | None
     timezone: str = Field(examples=["Europe/Paris"])
+    api_version: ApiVersionName = Field(
+        description="The API version of requests whose key and `Kohort-Version` header name none."
+    )
+    code_prefix: CodePrefix
     acquisition_fee_percent: PercentOut
     from_email_name: str | None
     payout_method: Annotated[
@@ -132,6 +148,8 @@ class OrganizationUpdate(RequestModel):
     name: Annotated[Text, Field(min_length=1, max_length=255)] | None = None
     website_url: WebsiteUrl | None = None
     timezone: Timezone | None = None
+    api_version: ApiVersionName | None = None
+    code_prefix: CodePrefix | None = None
     from_email_name: Annotated[Text, Field(min_length=1, max_length=255)] | None = None
     payout_method: PayoutMethod | None = None
     stripe_secret_key: StripeSecretKey | None = None

@@ -14,8 +14,9 @@ from kohort.api_key.repository import PUBLISHABLE, SECRET
 from kohort.config import Settings
 from kohort.errors import ValidationError
 from kohort.group_settings import service as group_settings
+from kohort.http import versions
 from kohort.http.schemas import has_control_characters
-from kohort.ids import new_id
+from kohort.ids import DEFAULT_CODE_PREFIX, new_id
 from kohort.models import Organization
 from kohort.organization import repository
 from kohort.organization.errors import LiveKeyRequiredError, OrganizationNotFoundError
@@ -49,7 +50,11 @@ async def _free_slug(session: AsyncSession, name: str) -> str:
 
 
 async def create_organization(
-    session: AsyncSession, *, name: str, timezone: str = DEFAULT_TIMEZONE
+    session: AsyncSession,
+    *,
+    name: str,
+    timezone: str = DEFAULT_TIMEZONE,
+    api_version: str = versions.CURRENT,
 ) -> CreatedOrganization:
     name = name.strip()
     if not name or len(name) > 255:
@@ -62,6 +67,8 @@ async def create_organization(
         name=name,
         slug=await _free_slug(session, name),
         timezone=timezone,
+        api_version=versions.check(api_version, param="apiVersion"),
+        code_prefix=DEFAULT_CODE_PREFIX,
         acquisition_fee_percent=DEFAULT_ACQUISITION_FEE_PERCENT,
         created_at=now,
         updated_at=now,
@@ -115,13 +122,17 @@ async def update_organization(
             "it; test keys may read the organization.",
             param=field,
         )
-    for required in ("name", "timezone", "payout_method"):
+    for required in ("name", "timezone", "payout_method", "api_version", "code_prefix"):
         if required in provided and getattr(changes, required) is None:
             raise ValidationError(f"{to_camel(required)} cannot be null.", param=to_camel(required))
     if "name" in provided and changes.name is not None:
         organization.name = changes.name
     if "timezone" in provided and changes.timezone is not None:
         organization.timezone = changes.timezone
+    if "api_version" in provided and changes.api_version is not None:
+        organization.api_version = changes.api_version
+    if "code_prefix" in provided and changes.code_prefix is not None:
+        organization.code_prefix = changes.code_prefix
     if "website_url" in provided:
         organization.website_url = str(changes.website_url) if changes.website_url else None
     if "from_email_name" in provided:

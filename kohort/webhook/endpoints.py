@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Request
 
 from kohort.errors import NotFoundError
 from kohort.event import repository as events
+from kohort.http import versions
 from kohort.http.auth import AuthContext, SecretKey
 from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
 from kohort.http.openapi import errors
@@ -59,6 +60,7 @@ async def create_webhook_endpoint(
         livemode=auth.livemode,
         data=payload,
         allow_private=_allow_private(request),
+        api_version=versions.of(request),
     )
     return WebhookEndpointRead.model_validate(endpoint)
 

@@ -15,6 +15,7 @@ from kohort import clock
 from kohort.config import Settings
 from kohort.db import Database
 from kohort.event.schemas import EventRead
+from kohort.http import versions
 from kohort.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_FAILED, WEBHOOK_SUCCEEDED
 from kohort.models import Event, WebhookDelivery, WebhookEndpoint
 from kohort.webhook import repository, service
@@ -56,6 +57,7 @@ def _attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint, event: Event)
         active=endpoint.is_active,
         secrets=tuple(service.signing_secrets(endpoint, now)),
         body=event_body(EventRead.model_validate(event).model_dump(mode="json", by_alias=True)),
+        api_version=endpoint.api_version or versions.CURRENT,
     )
 
 

@@ -5,6 +5,7 @@ import httpx
 from pydantic import AfterValidator, AliasChoices, Field
 
 from kohort.http.schemas import MetadataIn, RequestModel, ResponseModel, Text, Timestamp
+from kohort.http.versions import ApiVersionName
 
 TEST_EVENT = "webhook.test"
 """Sent by `POST /webhooks/{id}/test` to that endpoint only; no subscription needed."""
@@ -17,6 +18,7 @@ EventType = Literal[
     "order.cashback_processing",
     "order.cashback_sent",
     "order.canceled",
+    "order.refunded",
     "payment_group.created",
     "payment_group.joined",
     "payment_group.level_unlocked",
@@ -79,6 +81,10 @@ class WebhookEndpointRead(ResponseModel):
     events: list[str] = Field(examples=[["payment_group.succeeded", "order.cashback_available"]])
     is_active: bool
     metadata: dict[str, str] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
+    api_version: ApiVersionName | None = Field(
+        description="The API version of its deliveries, named in their `Kohort-Version` header "
+        "(`null`: the current one). Both versions send the same camelCase event, as KohortPay did."
+    )
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -91,6 +97,7 @@ class WebhookEndpointUpdate(RequestModel):
     events: Events | None = None
     is_active: bool | None = None
     metadata: MetadataIn | None = None
+    api_version: ApiVersionName | None = None
 
 
 class WebhookEndpointCreate(WebhookEndpointUpdate):

@@ -20,6 +20,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from kohort import clock
+from kohort.http import versions
 from kohort.webhook import destinations
 
 USER_AGENT = "Kohort-Webhooks/1"
@@ -47,6 +48,7 @@ class Attempt:
     active: bool
     secrets: tuple[str, ...]
     body: str
+    api_version: str = versions.CURRENT
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,11 @@ def headers(attempt: Attempt, timestamp: datetime) -> dict[str, str]:
         "timestamp": str(int(timestamp.timestamp())),
         "signature": signature,
     }
-    result = {"content-type": "application/json", "user-agent": USER_AGENT}
+    result = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        versions.HEADER.lower(): attempt.api_version,
+    }
     for name, value in values.items():
         result[f"webhook-{name}"] = value
         result[f"svix-{name}"] = value

@@ -86,7 +86,9 @@ async def create_endpoint(
     livemode: bool,
     data: WebhookEndpointCreate,
     allow_private: bool,
+    api_version: str,
 ) -> WebhookEndpoint:
+    """`api_version`: the one the endpoint asks for, else the creating request's."""
     if data.is_active is None and "is_active" in data.model_fields_set:
         raise ValidationError("isActive cannot be null.", param="isActive")
     await check_url(data.url, livemode=livemode, allow_private=allow_private)
@@ -100,6 +102,7 @@ async def create_endpoint(
         events=list(data.events),
         is_active=data.is_active if data.is_active is not None else True,
         metadata_=data.metadata or {},
+        api_version=data.api_version or api_version,
         secret=new_secret(),
         created_at=now,
         updated_at=now,
@@ -118,11 +121,11 @@ async def update_endpoint(
 ) -> WebhookEndpoint:
     """Change the fields given; re-enabling an endpoint forgets its failure streak."""
     provided = changes.model_fields_set
-    for name in ("url", "events", "is_active"):
+    for name in ("url", "events", "is_active", "api_version"):
         if name in provided and getattr(changes, name) is None:
             raise ValidationError(f"{to_camel(name)} cannot be null.", param=to_camel(name))
     values: dict[str, Any] = {}
-    for name in provided & {"url", "description", "events", "is_active"}:
+    for name in provided & {"url", "description", "events", "is_active", "api_version"}:
         values[name] = getattr(changes, name)
     if "metadata" in provided:
         values["metadata_"] = changes.metadata or {}

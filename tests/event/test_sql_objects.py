@@ -1,6 +1,6 @@
 """The API objects the database composes for the worker's events (kohort/event/sql_objects.py)
 equal the response models' own output, field for field, on the engine under test; and the
-cashback the database applies (order.repository.make_cashback_available) equals
+cashback the database applies (group.repository.make_cashback_available) equals
 `cashback_amount`, the one rule of DOMAIN §9."""
 
 import json
@@ -16,10 +16,10 @@ from sqlalchemy import Table, select, text, update
 from kohort import clock
 from kohort.db import Database
 from kohort.event.sql_objects import object_sql
+from kohort.group import repository as groups_repository
 from kohort.group.cashback import DiscountLevel, cashback_amount, cashback_terms
 from kohort.group.schemas import GroupRead
 from kohort.models import Order, PaymentGroup
-from kohort.order import repository as orders
 from kohort.order.schemas import OrderRead
 from tests.factories import Org
 from tests.order.api import START, create_order, frozen_at
@@ -163,7 +163,9 @@ async def test_the_database_applies_cashback_amount(
     terms = {group_id: cashback_terms(*case) for group_id, case in groups.items()}
     async with db.write() as session:
         # The groups stay OPEN here: only the orders' rule is under test.
-        moved = await orders.make_cashback_available(session, terms, now=clock.now(), actor="test")
+        moved = await groups_repository.make_cashback_available(
+            session, terms, now=clock.now(), actor="test"
+        )
     assert {order_id for order_id, _ in moved} == set(amounts)
     async with db.read() as session:
         stored = {

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from kohort.db import Database
+from kohort.http.versions import CURRENT
 from kohort.organization.service import create_organization
 
 
@@ -36,9 +37,11 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-async def make_organization(db: Database, *, name: str = "Test Shop") -> Org:
+async def make_organization(
+    db: Database, *, name: str = "Test Shop", api_version: str = CURRENT
+) -> Org:
     async with db.write() as session:
-        created = await create_organization(session, name=name)
+        created = await create_organization(session, name=name, api_version=api_version)
     return Org(id=created.organization.id, keys=created.keys)
 
 

@@ -10,6 +10,7 @@ import pytest
 from tests.factories import Org, bearer
 from tests.group_settings.api import LEVEL_FIELDS, SETTINGS_FIELDS, levels, pairs, patched
 from tests.order.api import (
+    ORDER_FIELDS,
     PREFIXES,
     fetch,
     group_events,
@@ -21,7 +22,6 @@ from tests.order.api import (
 from tests.shapes import (
     CUSTOMER_FIELDS,
     GROUP_FIELDS,
-    ORDER_FIELDS,
     ORGANIZATION_FIELDS,
     PUBLIC_GROUP_FIELDS,
     TIMESTAMP,

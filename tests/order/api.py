@@ -12,7 +12,10 @@ from sqlalchemy import func, select
 
 from kohort.db import Database
 from kohort.models import Customer, Event, Order, PaymentGroup
+from tests import shapes
 from tests.factories import bearer
+
+ORDER_FIELDS = shapes.ORDER_FIELDS
 
 PREFIXES = ("/groups", "/payment-groups")
 """The group routes and their alias."""

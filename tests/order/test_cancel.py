@@ -16,6 +16,7 @@ from kohort.models import Order, Payout
 from tests.factories import Org, bearer
 from tests.group_settings.api import levels, patched
 from tests.order.api import (
+    ORDER_FIELDS,
     START,
     all_events,
     create_order,
@@ -29,7 +30,7 @@ from tests.order.api import (
     validate,
     wire,
 )
-from tests.shapes import ORDER_FIELDS, assert_error
+from tests.shapes import assert_error
 
 LEVELS = {"discountLevels": levels((2, 5), (3, 10)), "maxParticipants": 10}
 

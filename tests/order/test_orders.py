@@ -10,6 +10,7 @@ from kohort.db import Database
 from tests.factories import Org, bearer, make_customer
 from tests.group_settings.api import patched
 from tests.order.api import (
+    ORDER_FIELDS,
     START,
     all_events,
     buyer,
@@ -24,7 +25,6 @@ from tests.order.api import (
 from tests.shapes import (
     CUSTOMER_FIELDS,
     GROUP_FIELDS,
-    ORDER_FIELDS,
     ORGANIZATION_FIELDS,
     TIMESTAMP,
     assert_error,

@@ -317,3 +317,74 @@ async def test_cli_org_create_refuses_a_blank_name(settings: Settings) -> None:
     code, stdout, _stderr = await run_cli(settings, "org", "create", "--name", "   ", "--json")
     assert code != 0
     assert stdout == ""
+
+
+# --- API version and share-code prefix -------------------------------------------------------
+
+
+async def test_the_code_prefix_applies_to_new_groups_and_old_codes_keep_working(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    buyer = {"customerFirstName": "Ana", "customerLastName": "Lima"}
+    before = await client.post(
+        "/orders",
+        json={"amount": 5000, "customerEmail": "old-code@example.com", **buyer},
+        headers=bearer(org.sk_test),
+    )
+    old_code = before.json()["paymentGroupShareId"]
+    assert old_code.startswith("KHT-test-")
+    changed = await patch(client, org, codePrefix="Shop42")
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["codePrefix"] == "Shop42"
+    after = await client.post(
+        "/orders",
+        json={"amount": 5000, "customerEmail": "new-code@example.com", **buyer},
+        headers=bearer(org.sk_test),
+    )
+    new_code = after.json()["paymentGroupShareId"]
+    assert re.fullmatch(r"Shop42-test-[0-9A-F]{8}", new_code), new_code
+    for code in (old_code, new_code.lower()):
+        validated = await client.post(
+            f"/payment-groups/{code}/validate", json={}, headers=bearer(org.sk_test)
+        )
+        assert validated.status_code == 200, validated.text
+    live = await client.post(
+        "/orders",
+        json={"amount": 5000, "customerEmail": "live-code@example.com", **buyer},
+        headers=bearer(org.sk_live),
+    )
+    assert re.fullmatch(r"Shop42-[0-9A-F]{8}", live.json()["paymentGroupShareId"])
+
+
+@pytest.mark.parametrize("prefix", ["K", "ABCDEFGHIJK", "KHT-", "KH T", "ÉCO", None, 12])
+async def test_a_bad_code_prefix_is_refused_and_changes_nothing(
+    client: httpx.AsyncClient, org: Org, prefix: object
+) -> None:
+    refused = await patch(client, org, codePrefix=prefix)
+    assert_error(refused, 400, "VALIDATION_ERROR", param="codePrefix")
+    assert (await me(client, org.sk_live))["codePrefix"] == "KHT"
+
+
+async def test_a_test_key_cannot_change_the_prefix(client: httpx.AsyncClient, org: Org) -> None:
+    refused = await client.patch(
+        f"/organizations/{org.id}", json={"codePrefix": "KHTPAY"}, headers=bearer(org.sk_test)
+    )
+    assert_error(refused, 403, "LIVE_KEY_REQUIRED", param="codePrefix")
+
+
+async def test_org_create_takes_an_api_version(
+    settings: Settings, client: httpx.AsyncClient
+) -> None:
+    code, out, err = await run_cli(
+        settings, "org", "create", "--name", "Switched Shop", "--api-version", "kohortpay", "--json"
+    )
+    assert code == 0, err
+    created = json.loads(out)
+    response = await client.get("/organizations/me", headers=bearer(created["keys"]["sk_test"]))
+    assert response.headers["Kohort-Version"] == "kohortpay"
+    assert response.json()["api_version"] == "kohortpay"
+    bad, _, bad_err = await run_cli(
+        settings, "org", "create", "--name", "Typo Shop", "--api-version", "kohortpai"
+    )
+    assert bad == 2
+    assert "kohortpai" in bad_err and "kohortpay" in bad_err

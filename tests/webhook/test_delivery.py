@@ -339,3 +339,40 @@ async def test_a_success_ends_the_failure_streak(
         got = await client.get(f"/webhooks/{endpoint['id']}", headers=bearer(org.sk_test))
         assert got.json()["isActive"] is True
         assert await _disabled_events(client, org) == []
+
+
+async def test_deliveries_name_the_endpoint_version_and_send_kohortpays_camel_case(
+    client: httpx.AsyncClient, db: Database, settings: Settings, org: Org, receiver: Receiver
+) -> None:
+    kohortpay = await create_endpoint(
+        client, org.sk_test, receiver.url("kp"), events=["customer.created"], apiVersion="kohortpay"
+    )
+    assert kohortpay["apiVersion"] == "kohortpay"
+    by_request = await client.post(
+        "/webhooks",
+        json={"url": receiver.url("header"), "events": ["customer.created"]},
+        headers={**bearer(org.sk_test), "Kohort-Version": "kohortpay"},
+    )
+    assert by_request.json()["api_version"] == "kohortpay", "the creating request's version"
+    current = await create_endpoint(
+        client, org.sk_test, receiver.url("now"), events=["customer.created"]
+    )
+    assert current["apiVersion"] == "2026-12-01"
+    event = await new_event(client, org.sk_test)
+
+    await work(db, settings)
+
+    expected = await event_of(client, org.sk_test, event["id"])
+    for name, version in (("kp", "kohortpay"), ("header", "kohortpay"), ("now", "2026-12-01")):
+        (request,) = receiver.received(name)
+        assert request.headers["kohort-version"] == version
+        assert json.loads(request.body) == expected
+        assert "emailAddress" in json.loads(request.body)["data"]
+    changed = await client.patch(
+        f"/webhooks/{current['id']}", json={"apiVersion": "kohortpay"}, headers=bearer(org.sk_test)
+    )
+    assert changed.json()["apiVersion"] == "kohortpay"
+    refused = await client.patch(
+        f"/webhooks/{current['id']}", json={"apiVersion": "v1"}, headers=bearer(org.sk_test)
+    )
+    assert refused.status_code == 400

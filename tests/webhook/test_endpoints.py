@@ -21,6 +21,7 @@ ENDPOINT_FIELDS = {
     "events",
     "isActive",
     "metadata",
+    "apiVersion",
     "createdAt",
     "updatedAt",
 }
