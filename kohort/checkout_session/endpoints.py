@@ -7,24 +7,15 @@ from kohort.checkout_session.schemas import CheckoutSessionCreate, CheckoutSessi
 from kohort.checkout_session.service import Paid
 from kohort.config import Settings
 from kohort.http.auth import SecretKey
-from kohort.http.commit import after_commit
 from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
 from kohort.http.openapi import errors
 from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
 from kohort.ids import payment_intent_id
-from kohort.metrics import GROUPS_COMPLETED, GROUPS_OPENED
-from kohort.models import CheckoutSession, Order
+from kohort.models import CheckoutSession
+from kohort.order.endpoints import count_groups
 from kohort.organization import repository as organizations
 
 router = APIRouter(prefix="/checkout-sessions", tags=["Checkout sessions"], route_class=KohortRoute)
-
-
-def count_groups(request: Request, order: Order, *, code: str | None) -> None:
-    """The group metrics of a registered order, as `POST /orders` counts them."""
-    if code is None or order.join_error is not None:
-        after_commit(request, GROUPS_OPENED.inc)
-    if order.status == "CASHBACK_AVAILABLE":
-        after_commit(request, GROUPS_COMPLETED.inc)
 
 
 def _present(request: Request, paid: Paid) -> CheckoutSessionRead:

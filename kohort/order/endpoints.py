@@ -57,6 +57,15 @@ async def _present(
     return items
 
 
+def count_groups(request: Request, order: Order, *, code: str | None) -> None:
+    """The group metrics of a registered order (here, from a checkout session or a payment
+    intent): a group opened unless the code was joined, a group completed by the join."""
+    if code is None or order.join_error is not None:
+        after_commit(request, GROUPS_OPENED.inc)
+    if order.status == "CASHBACK_AVAILABLE":
+        after_commit(request, GROUPS_COMPLETED.inc)
+
+
 @orders.post(
     "",
     status_code=201,
@@ -81,10 +90,7 @@ async def create_order(
     order = await service.create_order(
         session, organization=organization, livemode=auth.livemode, actor=auth.key_id, data=payload
     )
-    if payload.payment_group_share_id is None or order.join_error is not None:
-        after_commit(request, GROUPS_OPENED.inc)
-    if order.status == "CASHBACK_AVAILABLE":
-        after_commit(request, GROUPS_COMPLETED.inc)
+    count_groups(request, order, code=payload.payment_group_share_id)
     return (await _present(session, [order], wanted))[0]
 
 

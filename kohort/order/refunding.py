@@ -1,4 +1,4 @@
-"""Refunding a paid order, fully or in part (docs/_drafts/refunds.md).
+"""Refunding a paid order, fully or in part (docs/api.md, "Refunds").
 
 A refund of everything left is the order's cancellation (the same rules, errors and
 `order.canceled`). A partial refund lowers what the order is worth for cashback: the group,

@@ -2,7 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from kohort.checkout_session.endpoints import count_groups
 from kohort.http.auth import SecretKey
 from kohort.http.commit import after_commit
 from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
@@ -11,6 +10,7 @@ from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
 from kohort.ids import payment_intent_id
 from kohort.metrics import GROUPS_CANCELED
 from kohort.models import Order
+from kohort.order.endpoints import count_groups
 from kohort.organization import repository as organizations
 from kohort.payment_intent import repository, service
 from kohort.payment_intent.schemas import PaymentIntentCreate, PaymentIntentRead

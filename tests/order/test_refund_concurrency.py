@@ -1,4 +1,4 @@
-"""Partial refunds racing the worker that ends the same groups (docs/_drafts/refunds.md).
+"""Partial refunds racing the worker that ends the same groups (docs/api.md, "Refunds").
 
 Many due groups; concurrent `POST /orders/{id}/refunds` while several `end_due_groups` loops
 end them. Whichever wins each race, the end never pays cashback on a refunded amount: every

@@ -1,4 +1,4 @@
-"""POST /orders/{id}/refunds and KohortPay's POST /refunds (docs/_drafts/refunds.md): a full
+"""POST /orders/{id}/refunds and KohortPay's POST /refunds (docs/api.md, "Refunds"): a full
 refund is the order's cancellation, a partial one lowers the amount its cashback is computed
 on, in every state of the order's group; the event, retries, the legacy ids and scoping."""
 
