@@ -1,4 +1,4 @@
-"""`kohort serve | migrate | org create | demo`."""
+"""`kohort serve | migrate | org create | user create | demo`."""
 
 import asyncio
 import json
@@ -30,6 +30,8 @@ from kohort.worker import Worker
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Kohort: social cashback.")
 org_app = typer.Typer(no_args_is_help=True, help="Manage organizations.")
 app.add_typer(org_app, name="org")
+user_app = typer.Typer(no_args_is_help=True, help="Dashboard users.")
+app.add_typer(user_app, name="user")
 email_app = typer.Typer(no_args_is_help=True, help="The e-mail outbox.")
 app.add_typer(email_app, name="email")
 console = Console(stderr=True)
@@ -39,6 +41,8 @@ WORKER_HEALTHCHECK_TIMEOUT_S = 30
 """uvicorn's 5 s kills a worker process still importing on a slow or busy machine, then its
 replacement, and so on: `--workers N` would serve with fewer."""
 DEMO_KEYS_FILE = "demo-keys.json"
+DEMO_OWNER = "demo@kohort.localhost"
+DEMO_OWNER_FILE = "demo-owner.json"
 
 
 async def _schema_state() -> tuple[str | None, str | None]:
@@ -215,18 +219,92 @@ def _demo_keys(path: Path) -> dict[str, Any]:
     return saved
 
 
+async def _create_user(
+    email: str, organization_id: str, role: str, password: str | None
+) -> tuple[bool, str | None]:
+    """Create the user (or find it) and add the membership; whether the user is new, and a
+    one-time set-password link when no password was given."""
+    from kohort.dashboard_user import service as users
+    from kohort.dashboard_user import tokens
+
+    settings = get_settings()
+    db = create_database(settings, pooled=False)
+    try:
+        async with db.write() as session:
+            if await organizations.get_by_id(session, organization_id) is None:
+                raise AppError(f"No such organization: '{organization_id}'")
+            user = await users.find_user_by_email(session, email)
+            new = user is None
+            if user is None:
+                user = await users.create_user(session, email=email, password=password)
+            elif password is not None:
+                await users.set_password(session, user, password)
+            await users.add_membership(
+                session, user=user, organization_id=organization_id, role=role, by=None
+            )
+            link = None
+            if password is None and user.password_hash is None:
+                link = await tokens.set_password_link(settings, session, user)
+            return new, link
+    finally:
+        await db.dispose()
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option("--email", help="The user's e-mail.")],
+    org: Annotated[str, typer.Option("--org", help="The organization (org_…).")],
+    role: Annotated[str, typer.Option("--role", help="owner, admin or viewer.")] = "owner",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Create a dashboard user (or add an existing one) as a member of an organization.
+    With --password-stdin the password is read from stdin; otherwise a one-time link to
+    choose it is printed (valid KOHORT_DASHBOARD_INVITATION_DAYS days)."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        new, link = asyncio.run(_create_user(email, org, role, password))
+    except AppError as error:
+        console.print(f"[red]{error.message}[/red]", markup=True)
+        raise typer.Exit(code=2) from None
+    out = Console(soft_wrap=True)
+    out.print(f"{'Created' if new else 'Updated'} {email}, {role} of {org}.", markup=False)
+    if link:
+        out.print(f"Choose the password (once) at: {link}", markup=False)
+
+
+def _demo_owner(path: Path, organization_id: str) -> str:
+    """The demo owner's password: the user created once, the password kept in the data
+    folder (mode 0600) and printed on every `make run`."""
+    if path.exists():
+        saved: dict[str, Any] = json.loads(path.read_text())
+        if saved.get("organizationId") == organization_id and saved.get("password"):
+            return str(saved["password"])
+    import secrets
+
+    password = secrets.token_urlsafe(12)
+    asyncio.run(_create_user(DEMO_OWNER, organization_id, "owner", password))
+    path.write_text(json.dumps({"organizationId": organization_id, "password": password}))
+    os.chmod(path, 0o600)
+    return password
+
+
 @app.command()
 def demo() -> None:
     """Create the demo organization the first time; print its test keys every time."""
     settings = get_settings()
     saved = _demo_keys(settings.data_dir / DEMO_KEYS_FILE)
     keys = saved["keys"]
+    password = _demo_owner(settings.data_dir / DEMO_OWNER_FILE, saved["organizationId"])
     out = Console()
     out.print(f"\n[bold]Demo organization[/bold] {saved['organizationId']} ({DEMO_NAME})")
     out.print(f"  secret key (test)       {keys['sk_test']}")
     out.print(f"  publishable key (test)  {keys['pk_test']}")
     out.print("\nTry it:")
     out.print(f"  curl -u {keys['sk_test']}: {settings.base_url}/customers\n", soft_wrap=True)
+    out.print(f"[bold]Dashboard[/bold] {settings.base_url}/dashboard", soft_wrap=True)
+    out.print(f"  e-mail    {DEMO_OWNER}\n  password  {password}\n", soft_wrap=True, markup=False)
 
 
 async def _retry_failed_emails(organization: str | None, error_contains: str | None) -> int:

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     stripe_api_base: str = "https://api.stripe.com"
     stripe_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    dashboard_session_idle_minutes: int = Field(default=120, ge=1, le=10_080)
+    """A dashboard session ends after this long without a request (default 2 h)."""
+    dashboard_session_absolute_hours: int = Field(default=12, ge=1, le=720)
+    """A dashboard session ends this long after sign-in, however active (default 12 h)."""
+    dashboard_invitation_days: int = Field(default=7, ge=1, le=90)
+    """How long an invitation link (and an operator's set-password link) works."""
+    dashboard_password_reset_minutes: int = Field(default=60, ge=5, le=1440)
+    """How long a password reset link works."""
 
     @field_validator("worker_lanes", mode="before")
     @classmethod
@@ -68,6 +76,11 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Where shoppers and merchants reach the service: KOHORT_PUBLIC_URL, else host:port."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Under https (KOHORT_PUBLIC_URL), cookies are `Secure` and `__Host-` prefixed."""
+        return self.base_url.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,17 +4,24 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Scope
 
+from kohort.analytics.endpoints import router as analytics_router
 from kohort.api_key.endpoints import router as api_key_router
+from kohort.audit.endpoints import router as audit_router
 from kohort.checkout_session.endpoints import router as checkout_session_router
 from kohort.config import Settings, get_settings
 from kohort.customer.endpoints import router as customer_router
+from kohort.dashboard import account as dashboard_account
+from kohort.dashboard import endpoints as dashboard
+from kohort.dashboard import team as dashboard_team
+from kohort.dashboard.errors import PageError
+from kohort.dashboard.security import SecurityHeadersMiddleware
 from kohort.db import Database, create_database
 from kohort.errors import (
     AppError,
@@ -73,6 +80,7 @@ async def _app_error(request: Request, exc: Exception) -> Response:
 _PAGES = {
     "/w/": (withdrawal_error_page, "GET, POST"),
     "/r/": (share_error_page, "GET"),
+    "/dashboard/": (dashboard.error_page, "GET, POST"),
 }
 """The shoppers' pages: every answer under these prefixes is a page, errors included."""
 
@@ -151,16 +159,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         page=shopper_page,
         timeout=settings.body_timeout_seconds,
     )
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(PageError, dashboard.page_error)
     for router in (
         health_router,
         metrics_router,
         organization_router,
         group_settings_router,
         api_key_router,
+        audit_router,
         customer_router,
         order_router,
         checkout_session_router,
@@ -170,6 +181,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         codes_router,
         event_router,
         payout_router,
+        analytics_router,
         payout_batch_router,
         webhook_events_router,
         webhook_router,
@@ -179,5 +191,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         share_router,
     ):
         app.include_router(router)
+    for pages in (dashboard.router, dashboard_team.router, dashboard_account.router):
+        app.include_router(pages, dependencies=[Depends(dashboard.check_origin)])
     install_openapi(app)
     return app

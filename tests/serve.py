@@ -32,6 +32,8 @@ class Server:
     """The organization's four keys (`sk_test`, `pk_test`, `sk_live`, `pk_live`)."""
     data_dir: Path | None = None
     """KOHORT_DATA_DIR: the secret key, and the e-mails as `mail/*.eml`."""
+    env: dict[str, str] = field(default_factory=dict)
+    """The environment `kohort` commands need to act on this server's database."""
     pid: int | None = None
     """The `kohort serve` process (with several workers: their supervisor)."""
 
@@ -145,6 +147,7 @@ def serving(
             log=log,
             keys=created["keys"],
             data_dir=tmp_path,
+            env=base_env,
             pid=process.pid,
         )
     finally:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from kohort import clock
 from kohort.api_key import repository, service
 from kohort.api_key.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, ApiKeyRoll
+from kohort.audit.endpoints import ApiActor
 from kohort.http.auth import SecretKey, forget_key
 from kohort.http.lists import (
     Kind,
@@ -61,7 +62,7 @@ async def list_api_keys(
     dependencies=[*IDEMPOTENT, SECRET_SHOWN_ONCE],
 )
 async def create_api_key(
-    session: Session, auth: SecretKey, payload: ApiKeyCreate | None = None
+    session: Session, auth: SecretKey, actor: ApiActor, payload: ApiKeyCreate | None = None
 ) -> ApiKeyIssued:
     """A new key in the caller's mode. The response holds `key`, the only time it is shown.
     `apiVersion` pins the API version of its requests (a `Kohort-Version` header still wins);
@@ -75,6 +76,7 @@ async def create_api_key(
         name=payload.name,
         created_by=auth.key_id,
         api_version=payload.api_version,
+        actor=actor,
     )
     return _issued(issued)
 
@@ -90,6 +92,7 @@ async def roll_api_key(
     request: Request,
     session: Session,
     auth: SecretKey,
+    actor: ApiActor,
     payload: ApiKeyRoll | None = None,
 ) -> ApiKeyIssued:
     """Replace a key: the new one is returned; the old one works `expiresInSeconds` more."""
@@ -102,19 +105,23 @@ async def roll_api_key(
         organization_id=auth.organization_id,
         livemode=auth.livemode,
         expires_in=timedelta(seconds=payload.expires_in_seconds),
-        actor=auth.key_id,
+        actor=actor,
     )
     return _issued(issued)
 
 
 @router.delete("/{id}", response_model=ApiKeyRead, responses=errors(404))
 async def revoke_api_key(
-    id: str, request: Request, session: Session, auth: SecretKey
+    id: str, request: Request, session: Session, auth: SecretKey, actor: ApiActor
 ) -> ApiKeyRead:
     """Revoke a key now. The last secret key of a mode cannot be revoked (400 LAST_SECRET_KEY)."""
     await organizations.lock(session, auth.organization_id)
     forget_key(request, id)
     record = await service.revoke_key(
-        session, key_id=id, organization_id=auth.organization_id, livemode=auth.livemode
+        session,
+        key_id=id,
+        organization_id=auth.organization_id,
+        livemode=auth.livemode,
+        actor=actor,
     )
     return ApiKeyRead.model_validate(record)

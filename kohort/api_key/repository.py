@@ -90,3 +90,9 @@ async def mark_used(
 async def list_all(session: AsyncSession, organization_id: str) -> Sequence[ApiKey]:
     stmt = select(ApiKey).where(ApiKey.organization_id == organization_id)
     return (await session.execute(stmt)).scalars().all()
+
+
+async def get_preview(session: AsyncSession, key_id: str) -> str | None:
+    """The key's preview (`sk_live_…a1b2`); no query when the session holds the key already."""
+    record = await session.get(ApiKey, key_id)
+    return None if record is None else record.preview

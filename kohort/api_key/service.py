@@ -8,6 +8,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -22,6 +23,8 @@ from kohort.api_key.errors import (
     LastSecretKeyError,
     RevokedApiKeyError,
 )
+from kohort.api_key.schemas import ApiKeyRead
+from kohort.audit import service as audit
 from kohort.ids import new_id, new_key_secret
 from kohort.models import ApiKey
 
@@ -55,7 +58,10 @@ async def issue_key(
     name: str | None,
     created_by: str | None,
     api_version: str | None = None,
+    actor: audit.Actor | None = None,
 ) -> IssuedKey:
+    """A new key; `actor` records its creation (none: an organization's first keys, a
+    roll's successor, which `api_key.rolled` records)."""
     mode = "live" if livemode else "test"
     key = f"{_PREFIX[key_type]}_{mode}_{new_key_secret()}"
     record = ApiKey(
@@ -72,7 +78,34 @@ async def issue_key(
     )
     session.add(record)
     await session.flush()
+    if actor is not None:
+        await _record(session, actor, record, "api_key.created", audit.created(_fields(record)))
     return IssuedKey(record=record, key=key)
+
+
+def _fields(record: ApiKey) -> dict[str, Any]:
+    """What the audit log keeps of a key: never the key, only its preview."""
+    read = ApiKeyRead.model_validate(record).model_dump(mode="json", by_alias=True)
+    return {name: read[name] for name in ("name", "type", "preview", "apiVersion")}
+
+
+async def _record(
+    session: AsyncSession, actor: audit.Actor, record: ApiKey, action: str, changes: dict[str, Any]
+) -> None:
+    await audit.record(
+        session,
+        actor=actor,
+        organization_id=record.organization_id,
+        livemode=record.livemode,
+        action=action,
+        target_type="api_key",
+        target_id=record.id,
+        changes=changes,
+    )
+
+
+def _timestamp(record: ApiKey, field: str) -> Any:
+    return ApiKeyRead.model_validate(record).model_dump(mode="json", by_alias=True)[field]
 
 
 async def authenticate(session: AsyncSession, key: str) -> tuple[ApiKey, str]:
@@ -134,7 +167,7 @@ async def roll_key(
     organization_id: str,
     livemode: bool,
     expires_in: timedelta,
-    actor: str,
+    actor: audit.Actor,
 ) -> IssuedKey:
     """A new key of the same type and name; the old one works for `expires_in` more.
     A key rolled before (even one whose overlap ended) answers 400, not 404."""
@@ -153,17 +186,27 @@ async def roll_key(
         livemode=livemode,
         key_type=old.type,
         name=old.name,
-        created_by=actor,
+        created_by=actor.id,
         api_version=old.api_version,
     )
     old.expires_at = clock.now() + expires_in
     old.rolled_to_id = issued.record.id
     await session.flush()
+    changes = {
+        "expiresAt": {"from": None, "to": _timestamp(old, "expiresAt")},
+        "rolledToId": {"from": None, "to": issued.record.id},
+    }
+    await _record(session, actor, old, "api_key.rolled", changes)
     return issued
 
 
 async def revoke_key(
-    session: AsyncSession, *, key_id: str, organization_id: str, livemode: bool
+    session: AsyncSession,
+    *,
+    key_id: str,
+    organization_id: str,
+    livemode: bool,
+    actor: audit.Actor,
 ) -> ApiKey:
     """Revoke now; the mode's last lasting secret key cannot go (the caller locks the org)."""
     record = await get_key(
@@ -180,4 +223,6 @@ async def revoke_key(
             )
     record.revoked_at = clock.now()
     await session.flush()
+    changes = {"revokedAt": {"from": None, "to": _timestamp(record, "revokedAt")}}
+    await _record(session, actor, record, "api_key.revoked", changes)
     return record

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort import clock
+from kohort.audit import repository
+from kohort.audit.errors import AuditEntryNotFoundError
 from kohort.ids import new_id
 from kohort.models import AuditEntry
 
@@ -73,3 +75,31 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         for name, value in after.items()
         if before.get(name) != value
     }
+
+
+def created(after: dict[str, Any]) -> dict[str, Any]:
+    """The changes of a creation: each field set, from null."""
+    return diff({}, after)
+
+
+def deleted(before: dict[str, Any]) -> dict[str, Any]:
+    """The changes of a deletion: each field that was set, to null."""
+    return {
+        name: {"from": value, "to": None} for name, value in before.items() if value is not None
+    }
+
+
+def secret_change(*, was_set: bool, is_set: bool) -> dict[str, Any]:
+    """A secret given anew: `SECRET` for each side that holds one, null for one that does not."""
+    return {"from": SECRET if was_set else None, "to": SECRET if is_set else None}
+
+
+async def get_entry(
+    session: AsyncSession, *, organization_id: str, livemode: bool, entry_id: str
+) -> AuditEntry:
+    entry = await repository.get(
+        session, organization_id=organization_id, livemode=livemode, entry_id=entry_id
+    )
+    if entry is None:
+        raise AuditEntryNotFoundError(f"No such audit entry: '{entry_id}'", param="id")
+    return entry

@@ -19,10 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort import clock
 from kohort.config import Settings
+from kohort.dashboard_user.tokens import link as user_link
 from kohort.db import Database
 from kohort.email import repository, sending
-from kohort.email.rendering import Formatter, Rendered, compose, render, zone
-from kohort.email.service import CASHBACK_AVAILABLE, GROUP_REMINDER, withdrawal_tokens
+from kohort.email.rendering import Formatter, Rendered, compose, render, render_dashboard, zone
+from kohort.email.service import (
+    CASHBACK_AVAILABLE,
+    DASHBOARD_KINDS,
+    GROUP_REMINDER,
+    USER_INVITATION,
+    withdrawal_tokens,
+)
 from kohort.http.schemas import CONTROL_CHARACTERS, has_control_characters
 from kohort.metrics import EMAILS_FAILED, EMAILS_RETRIED, EMAILS_SENT
 from kohort.models import EmailMessage, Organization
@@ -164,6 +171,8 @@ def _outgoing(
     links: dict[str, Any],
     now: datetime,
 ) -> Outgoing:
+    if message.kind in DASHBOARD_KINDS:
+        return _dashboard_outgoing(settings, message, now)
     mime: MimeMessage | None = None
     problem: str | None = None
     try:
@@ -184,6 +193,32 @@ def _outgoing(
         }
         rendered = render(message.kind, message.locale, context)
         mime = _compose_safely(rendered, message, sender, settings, now)
+    except Exception as error:
+        log.exception("e-mail could not be composed", extra={"id": message.id})
+        problem = f"cannot compose: {type(error).__name__}: {error}"
+    return Outgoing(message.id, message.kind, message.recipient, message.attempts, mime, problem)
+
+
+def _dashboard_outgoing(settings: Settings, message: EmailMessage, now: datetime) -> Outgoing:
+    """A dashboard user's e-mail, from KOHORT_MAIL_FROM, with its link derived again."""
+    mime: MimeMessage | None = None
+    problem: str | None = None
+    try:
+        kind = "invitation" if message.kind == USER_INVITATION else "password_reset"
+        context = {
+            **message.data,
+            "url": user_link(settings, kind, str(message.data["tokenId"])),
+            "organization": one_line(str(message.data.get("organization", ""))),
+        }
+        rendered = render_dashboard(message.kind, message.locale, context)
+        mime = compose(
+            rendered,
+            message_id=message.id,
+            sender_name=None,
+            mail_from=settings.mail_from,
+            to=message.recipient,
+            now=now,
+        )
     except Exception as error:
         log.exception("e-mail could not be composed", extra={"id": message.id})
         problem = f"cannot compose: {type(error).__name__}: {error}"

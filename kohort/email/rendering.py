@@ -34,6 +34,9 @@ HERE = Path(__file__).parent
 LOCALE_DIR = HERE / "locale"
 TEMPLATE_DIR = HERE / "templates"
 LOCALES = ("fr_FR", "en_US", "en_GB", "de_DE", "es_ES", "it_IT", "nl_NL")
+DASHBOARD_DIR = HERE / "dashboard"
+"""The dashboard users' e-mails: templates and catalogs of their own (English, French)."""
+DASHBOARD_LOCALES = ("en_US", "fr_FR")
 
 
 def translations(locale: str) -> Translations:
@@ -101,7 +104,17 @@ class Rendered:
 
 def render(kind: str, locale: str, context: dict[str, Any]) -> Rendered:
     """The subject (block `subject` of the text template), the text and the HTML body."""
-    env = environment(locale if locale in LOCALES else LOCALES[0])
+    return _render(environment(locale if locale in LOCALES else LOCALES[0]), kind, locale, context)
+
+
+def render_dashboard(kind: str, locale: str, context: dict[str, Any]) -> Rendered:
+    """A dashboard user's e-mail (an invitation, a password reset), in English or French."""
+    locale = locale if locale in DASHBOARD_LOCALES else DASHBOARD_LOCALES[0]
+    env = i18n.environment(DASHBOARD_DIR / "templates", DASHBOARD_DIR / "locale", locale)
+    return _render(env, kind, locale, context)
+
+
+def _render(env: Environment, kind: str, locale: str, context: dict[str, Any]) -> Rendered:
     name = kind.lower()
     text_template = env.get_template(f"{name}.txt")
     subject = "".join(text_template.blocks["subject"](text_template.new_context(context)))

@@ -43,6 +43,11 @@ KINDS = (
     GROUP_EXPIRED,
 )
 DEFAULT_LOCALE = "fr_FR"
+USER_INVITATION = "USER_INVITATION"
+PASSWORD_RESET = "PASSWORD_RESET"
+DASHBOARD_KINDS = (USER_INVITATION, PASSWORD_RESET)
+"""The dashboard users' e-mails (not the shoppers'): their own templates and catalogs, the
+link derived again from the `user_tokens` row id when sent."""
 
 Planned = tuple[str, str, str, dict[str, Any]]
 """(kind, recipient e-mail, recipient customer id, facts to render)."""
@@ -78,6 +83,38 @@ async def plan_messages(session: AsyncSession, events: Sequence[Event], *, now: 
             }
         )
     await repository.add_messages(session, rows)
+
+
+async def plan_dashboard_message(
+    session: AsyncSession,
+    *,
+    kind: str,
+    token_id: str,
+    recipient: str,
+    locale: str,
+    organization_id: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    """One outbox row for a dashboard user's e-mail; `event_id` is the token row's id (one
+    e-mail per link). `organization_id` is empty for a password reset (no shop involved)."""
+    row = {
+        "id": new_id("msg"),
+        "organization_id": organization_id,
+        "livemode": True,
+        "event_id": token_id,
+        "kind": kind,
+        "recipient": recipient,
+        "locale": locale,
+        "data": {**data, "tokenId": token_id},
+        "status": repository.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "sent_at": None,
+        "created_at": now,
+    }
+    await repository.add_messages(session, [row])
 
 
 def _level(discount_type: str, level: DiscountLevel | None, amount: int) -> dict[str, Any] | None:

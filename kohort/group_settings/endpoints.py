@@ -1,5 +1,6 @@
 from fastapi import APIRouter
 
+from kohort.audit.endpoints import ApiActor
 from kohort.group_settings import service
 from kohort.group_settings.schemas import PaymentGroupSettingsRead, PaymentGroupSettingsUpdate
 from kohort.http.auth import AuthContext, SecretKey
@@ -37,10 +38,14 @@ async def get_payment_group_settings(
     "/{id}/payment-group-settings", response_model=PaymentGroupSettingsRead, responses=errors(404)
 )
 async def update_payment_group_settings(
-    id: str, changes: PaymentGroupSettingsUpdate, session: Session, auth: SecretKey
+    id: str,
+    changes: PaymentGroupSettingsUpdate,
+    session: Session,
+    auth: SecretKey,
+    actor: ApiActor,
 ) -> PaymentGroupSettingsRead:
     """Change any of the settings of the calling key's mode; `discountLevels` replaces the
     whole list. Groups created afterwards use the new settings; existing groups keep theirs."""
     settings = await _settings(session, auth, id)
-    settings = await service.update_settings(session, settings, changes)
+    settings = await service.update_settings(session, settings, changes, actor=actor)
     return PaymentGroupSettingsRead.model_validate(settings)

@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort import clock
+from kohort.audit import service as audit
 from kohort.errors import ValidationError
 from kohort.group_settings import repository
 from kohort.group_settings.errors import PaymentGroupSettingsNotFoundError
@@ -210,11 +211,15 @@ def _check_capacity(
 
 
 async def update_settings(
-    session: AsyncSession, settings: PaymentGroupSettings, changes: PaymentGroupSettingsUpdate
+    session: AsyncSession,
+    settings: PaymentGroupSettings,
+    changes: PaymentGroupSettingsUpdate,
+    *,
+    actor: audit.Actor,
 ) -> PaymentGroupSettings:
     """PATCH: only the given fields change; `discountLevels` replaces the list (new ids).
     Every rule is checked on the result before anything is written. Existing groups keep
-    their snapshot."""
+    their snapshot. The fields whose value changed are recorded (`from`/`to`)."""
     provided = changes.model_fields_set
     for name in _FIELDS:
         if name in provided and getattr(changes, name) is None:
@@ -222,6 +227,7 @@ async def update_settings(
     if not provided:
         return settings
     await repository.lock(session, settings)
+    before = _audited(settings)
     discount_type = changes.discount_type or settings.discount_type
     new_levels = _checked_levels(settings, changes, discount_type)
     _check_capacity(settings, changes, new_levels or levels_of(settings))
@@ -236,4 +242,27 @@ async def update_settings(
         settings.min_purchase_value = changes.min_purchase_value
     settings.updated_at = clock.now()
     await session.flush()
+    changed = audit.diff(before, _audited(settings))
+    if changed:
+        await audit.record(
+            session,
+            actor=actor,
+            organization_id=settings.organization_id,
+            livemode=settings.livemode,
+            action="payment_group_settings.updated",
+            target_type="payment_group_settings",
+            target_id=settings.id,
+            changes=changed,
+        )
     return settings
+
+
+def _audited(settings: PaymentGroupSettings) -> dict[str, Any]:
+    """The settings a PATCH changes, as the API shows them; levels without their ids (a new
+    list gets new ids, so the same levels given again change nothing)."""
+    shown = snapshot(settings)
+    shown["discountLevels"] = [
+        {name: value for name, value in level.items() if name != "id"}
+        for level in shown["discountLevels"]
+    ]
+    return {to_camel(name): shown[to_camel(name)] for name in _FIELDS}

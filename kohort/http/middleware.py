@@ -23,7 +23,7 @@ from kohort.ids import new_request_id
 
 log = logging.getLogger("kohort.request")
 
-PAGE_PREFIXES = ("/w/", "/r/")
+PAGE_PREFIXES = ("/w/", "/r/", "/dashboard/")
 PageFor = Callable[[Scope, int], Response | None]
 LINGER_S = 1.0
 CLIENT_CLOSED = 499

@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from kohort.audit.endpoints import ApiActor
 from kohort.config import Settings
 from kohort.http.auth import KeyCache, SecretKey
 from kohort.http.commit import after_commit
@@ -47,6 +48,7 @@ async def update_organization(
     session: Session,
     auth: SecretKey,
     settings: AppSettings,
+    actor: ApiActor,
 ) -> OrganizationRead:
     """Live secret keys only (a test key → 403 LIVE_KEY_REQUIRED: every field applies to live
     mode). Update `name`, `websiteUrl`, `timezone` (IANA name), `apiVersion` (the default of
@@ -59,7 +61,7 @@ async def update_organization(
         session, organization_id=id, caller_organization_id=auth.organization_id
     )
     organization = await service.update_organization(
-        session, organization, changes, livemode=auth.livemode, settings=settings
+        session, organization, changes, livemode=auth.livemode, settings=settings, actor=actor
     )
     if "api_version" in changes.model_fields_set:
         cache: KeyCache = request.app.state.key_cache

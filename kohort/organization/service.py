@@ -4,6 +4,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic.alias_generators import to_camel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kohort import clock, crypto
 from kohort.api_key import service as api_keys
 from kohort.api_key.repository import PUBLISHABLE, SECRET
+from kohort.audit import service as audit
 from kohort.config import Settings
 from kohort.errors import ValidationError
 from kohort.group_settings import service as group_settings
@@ -24,8 +26,25 @@ from kohort.organization.schemas import (
     DEFAULT_ACQUISITION_FEE_PERCENT,
     DEFAULT_TIMEZONE,
     STRIPE_REFUND,
+    OrganizationRead,
     OrganizationUpdate,
 )
+
+_AUDITED = (
+    "name",
+    "website_url",
+    "timezone",
+    "api_version",
+    "code_prefix",
+    "from_email_name",
+    "payout_method",
+    "payout_debtor_name",
+    "payout_debtor_bic",
+)
+_SECRETS = {
+    "stripe_secret_key": "stripe_secret_key_encrypted",
+    "payout_debtor_iban": "payout_debtor_iban_encrypted",
+}
 
 
 @dataclass(frozen=True)
@@ -111,9 +130,11 @@ async def update_organization(
     *,
     livemode: bool,
     settings: Settings,
+    actor: audit.Actor,
 ) -> Organization:
     """Every field is live mode's (shop name and sender, payout settings): a test key may
-    read them, never change them (403 naming the first field given)."""
+    read them, never change them (403 naming the first field given). A change is recorded
+    as `organization.updated` of live mode, secrets masked."""
     provided = changes.model_fields_set
     if provided and not livemode:
         field = to_camel(next(name for name in OrganizationUpdate.model_fields if name in provided))
@@ -125,6 +146,8 @@ async def update_organization(
     for required in ("name", "timezone", "payout_method", "api_version", "code_prefix"):
         if required in provided and getattr(changes, required) is None:
             raise ValidationError(f"{to_camel(required)} cannot be null.", param=to_camel(required))
+    before = _audited(organization)
+    secrets_changed = _secret_changes(organization, changes, settings)
     if "name" in provided and changes.name is not None:
         organization.name = changes.name
     if "timezone" in provided and changes.timezone is not None:
@@ -141,7 +164,50 @@ async def update_organization(
     if provided:
         organization.updated_at = clock.now()
     await session.flush()
+    recorded = {**audit.diff(before, _audited(organization)), **secrets_changed}
+    if recorded:
+        await audit.record(
+            session,
+            actor=actor,
+            organization_id=organization.id,
+            livemode=True,
+            action="organization.updated",
+            target_type="organization",
+            target_id=organization.id,
+            changes=recorded,
+        )
     return organization
+
+
+def _audited(organization: Organization) -> dict[str, Any]:
+    """The fields a PATCH changes, as the API shows them (live mode's), secrets aside."""
+    read = OrganizationRead.model_validate(organization).model_dump(mode="json", by_alias=True)
+    return {to_camel(name): read[to_camel(name)] for name in _AUDITED}
+
+
+def _secret_changes(
+    organization: Organization, changes: OrganizationUpdate, settings: Settings
+) -> dict[str, Any]:
+    """The secrets given that differ from the stored ones (one that cannot be decrypted any
+    more differs), as `SECRET`: never their values."""
+    found = {}
+    for name, column in _SECRETS.items():
+        if name not in changes.model_fields_set:
+            continue
+        stored: str | None = getattr(organization, column)
+        given: str | None = getattr(changes, name)
+        if stored is None:
+            same = given is None
+        else:
+            try:
+                same = crypto.decrypt(settings, stored) == given
+            except crypto.DecryptionError:
+                same = False
+        if not same:
+            found[to_camel(name)] = audit.secret_change(
+                was_set=stored is not None, is_set=given is not None
+            )
+    return found
 
 
 def _update_payout_settings(

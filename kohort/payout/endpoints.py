@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from kohort import clock
+from kohort.audit.endpoints import ApiActor
 from kohort.http.auth import SecretKey
 from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
 from kohort.http.openapi import errors
@@ -39,7 +40,7 @@ async def get_payout(id: str, session: Session, auth: SecretKey) -> PayoutRead:
 @router.post(
     "/{id}/retry", response_model=PayoutRead, responses=errors(404, 409), dependencies=IDEMPOTENT
 )
-async def retry_payout(id: str, session: Session, auth: SecretKey) -> PayoutRead:
+async def retry_payout(id: str, session: Session, auth: SecretKey, actor: ApiActor) -> PayoutRead:
     """Try a `failed` payout again: `pending`, due at once (SEPA: in the next day's batch).
     Any other status → 400 PAYOUT_NOT_RETRYABLE."""
     payout = await service.retry_payout(
@@ -48,5 +49,6 @@ async def retry_payout(id: str, session: Session, auth: SecretKey) -> PayoutRead
         livemode=auth.livemode,
         payout_id=id,
         now=clock.now(),
+        actor=actor,
     )
     return PayoutRead.model_validate(payout)

@@ -6,11 +6,13 @@
 appends its event in the same transaction."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort import crypto
+from kohort.audit import service as audit
 from kohort.config import Settings
 from kohort.event.service import append_event
 from kohort.group.ending import order_data
@@ -28,6 +30,7 @@ from kohort.payout.repository import (
     PROCESSING,
     SEPA_TRANSFER,
 )
+from kohort.payout.schemas import PayoutRead
 
 
 class _Lost(Exception):
@@ -206,12 +209,20 @@ async def get_payout(
 
 
 async def retry_payout(
-    session: AsyncSession, *, organization_id: str, livemode: bool, payout_id: str, now: datetime
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    payout_id: str,
+    now: datetime,
+    actor: audit.Actor,
 ) -> Payout:
-    """The merchant's retry: failed → pending, due now (SEPA: in the next day's batch)."""
+    """The merchant's retry: failed → pending, due now (SEPA: in the next day's batch),
+    recorded as `payout.retried`."""
     payout = await get_payout(
         session, organization_id=organization_id, livemode=livemode, payout_id=payout_id
     )
+    before = _audited(payout)
     retried = await repository.update_if(
         session,
         payout.id,
@@ -228,4 +239,21 @@ async def retry_payout(
         raise PayoutNotRetryableError(
             f"Only a failed payout can be retried; this one is {payout.status}.", param="id"
         )
+    await audit.record(
+        session,
+        actor=actor,
+        organization_id=retried.organization_id,
+        livemode=retried.livemode,
+        action="payout.retried",
+        target_type="payout",
+        target_id=retried.id,
+        changes=audit.diff(before, _audited(retried)),
+    )
     return retried
+
+
+def _audited(payout: Payout) -> dict[str, Any]:
+    """The payout as the API shows it, but for `updatedAt`."""
+    shown = PayoutRead.model_validate(payout).model_dump(mode="json", by_alias=True)
+    del shown["updatedAt"]
+    return shown

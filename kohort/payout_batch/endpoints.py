@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from kohort import clock
+from kohort.audit.endpoints import ApiActor
 from kohort.config import Settings
 from kohort.http.auth import SecretKey
 from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
@@ -31,7 +32,7 @@ _XML_FILE: dict[int | str, dict[str, Any]] = {
     dependencies=IDEMPOTENT,
 )
 async def build_payout_batch(
-    request: Request, session: Session, auth: SecretKey
+    request: Request, session: Session, auth: SecretKey, actor: ApiActor
 ) -> PayoutBatchRead:
     """Build now, instead of after midnight UTC, the batch of every approved SEPA payout of
     the key's organization and mode that no batch holds (test mode: from its simulated
@@ -44,6 +45,7 @@ async def build_payout_batch(
         organization_id=auth.organization_id,
         livemode=auth.livemode,
         now=clock.now(),
+        actor=actor,
     )
     return PayoutBatchRead.model_validate(batch)
 
@@ -92,7 +94,9 @@ async def get_payout_batch_file(id: str, session: Session, auth: SecretKey) -> R
     responses=errors(404, 409),
     dependencies=IDEMPOTENT,
 )
-async def confirm_payout_batch(id: str, session: Session, auth: SecretKey) -> PayoutBatchRead:
+async def confirm_payout_batch(
+    id: str, session: Session, auth: SecretKey, actor: ApiActor
+) -> PayoutBatchRead:
     """Record that the bank executed the file: the batch is `confirmed` and each of its
     payouts `paid`, so every order becomes CASHBACK_SENT (`order.cashback_sent`). A batch
     confirmed already → 400 PAYOUT_BATCH_ALREADY_CONFIRMED."""
@@ -102,5 +106,6 @@ async def confirm_payout_batch(id: str, session: Session, auth: SecretKey) -> Pa
         livemode=auth.livemode,
         batch_id=id,
         now=clock.now(),
+        actor=actor,
     )
     return PayoutBatchRead.model_validate(batch)

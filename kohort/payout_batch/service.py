@@ -2,10 +2,12 @@
 confirm that the bank executed it, which pays every payout in it."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort import crypto
+from kohort.audit import service as audit
 from kohort.config import Settings
 from kohort.models import PayoutBatch
 from kohort.payout.service import mark_paid
@@ -16,6 +18,7 @@ from kohort.payout_batch.errors import (
     PayoutBatchNotFoundError,
     PayoutDebtorAccountMissingError,
 )
+from kohort.payout_batch.schemas import PayoutBatchRead
 
 NO_DEBTOR_ACCOUNT = (
     "Live mode has no SEPA debtor account to pay from: set payoutDebtorName and "
@@ -38,11 +41,12 @@ async def build_now(
     organization_id: str,
     livemode: bool,
     now: datetime,
+    actor: audit.Actor | None = None,
 ) -> PayoutBatch:
     """The batch of every approved SEPA payout of the account that no batch holds, built at
     once by the worker's building code (whatever the day's batch did). Live mode without a
     debtor account → 400 PAYOUT_DEBTOR_ACCOUNT_MISSING; nothing waiting → 400
-    NOTHING_TO_BATCH."""
+    NOTHING_TO_BATCH. `actor` records the build (`payout_batch.created`)."""
     organization = await repository.organization(session, organization_id)
     if livemode and organization is not None:
         missing = [
@@ -70,7 +74,34 @@ async def build_now(
         ) from None
     if batch is None:
         raise NothingToBatchError(NOTHING_TO_BATCH)
+    if actor is not None:
+        await _record(session, actor, batch, "created", audit.created(_audited(batch)))
     return batch
+
+
+def _audited(batch: PayoutBatch) -> dict[str, Any]:
+    shown = PayoutBatchRead.model_validate(batch).model_dump(mode="json", by_alias=True)
+    fields = ("status", "currency", "totalAmount", "payoutsCount", "messageId", "confirmedAt")
+    return {name: shown[name] for name in fields}
+
+
+async def _record(
+    session: AsyncSession,
+    actor: audit.Actor,
+    batch: PayoutBatch,
+    verb: str,
+    changes: dict[str, Any],
+) -> None:
+    await audit.record(
+        session,
+        actor=actor,
+        organization_id=batch.organization_id,
+        livemode=batch.livemode,
+        action=f"payout_batch.{verb}",
+        target_type="payout_batch",
+        target_id=batch.id,
+        changes=changes,
+    )
 
 
 async def get_batch(
@@ -85,7 +116,13 @@ async def get_batch(
 
 
 async def confirm_batch(
-    session: AsyncSession, *, organization_id: str, livemode: bool, batch_id: str, now: datetime
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    batch_id: str,
+    now: datetime,
+    actor: audit.Actor,
 ) -> PayoutBatch:
     """ready → confirmed, and each payout in it paid (its order CASHBACK_SENT, with
     `order.cashback_sent`). A batch confirmed already → 400 PAYOUT_BATCH_ALREADY_CONFIRMED,
@@ -93,6 +130,7 @@ async def confirm_batch(
     batch = await get_batch(
         session, organization_id=organization_id, livemode=livemode, batch_id=batch_id
     )
+    before = _audited(batch)
     confirmed = await repository.confirm(session, batch.id, now=now)
     if confirmed is None:
         raise PayoutBatchAlreadyConfirmedError(
@@ -100,4 +138,5 @@ async def confirm_batch(
         )
     for payout_id in await repository.payout_ids_in(session, batch.id):
         await mark_paid(session, payout_id=payout_id, now=now, provider_reference=batch.message_id)
+    await _record(session, actor, confirmed, "confirmed", audit.diff(before, _audited(confirmed)))
     return confirmed

@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from kohort.audit.endpoints import ApiActor
 from kohort.errors import NotFoundError
 from kohort.event import repository as events
 from kohort.http import versions
@@ -49,7 +50,11 @@ async def _endpoint(session: Session, auth: AuthContext, endpoint_id: str) -> We
     dependencies=IDEMPOTENT,
 )
 async def create_webhook_endpoint(
-    payload: WebhookEndpointCreate, request: Request, session: Session, auth: SecretKey
+    payload: WebhookEndpointCreate,
+    request: Request,
+    session: Session,
+    auth: SecretKey,
+    actor: ApiActor,
 ) -> WebhookEndpointRead:
     """An endpoint that receives the events it subscribes to (`events`, or `["*"]`): an
     https:// URL on a public address (unless the operator allows private destinations), else
@@ -61,6 +66,7 @@ async def create_webhook_endpoint(
         data=payload,
         allow_private=_allow_private(request),
         api_version=versions.of(request),
+        actor=actor,
     )
     return WebhookEndpointRead.model_validate(endpoint)
 
@@ -91,21 +97,23 @@ async def update_webhook_endpoint(
     request: Request,
     session: Session,
     auth: SecretKey,
+    actor: ApiActor,
 ) -> WebhookEndpointRead:
     """Change any field given; `isActive: true` re-enables a disabled endpoint."""
     endpoint = await _endpoint(session, auth, id)
     endpoint = await service.update_endpoint(
-        session, endpoint, changes, allow_private=_allow_private(request)
+        session, endpoint, changes, allow_private=_allow_private(request), actor=actor
     )
     return WebhookEndpointRead.model_validate(endpoint)
 
 
 @router.delete("/{id}", response_model=WebhookEndpointRead, responses=errors(404))
 async def delete_webhook_endpoint(
-    id: str, session: Session, auth: SecretKey
+    id: str, session: Session, auth: SecretKey, actor: ApiActor
 ) -> WebhookEndpointRead:
     """Delete the endpoint and its delivery log; answers the endpoint as it was."""
-    endpoint = await service.delete_endpoint(session, await _endpoint(session, auth, id))
+    endpoint = await _endpoint(session, auth, id)
+    endpoint = await service.delete_endpoint(session, endpoint, actor=actor)
     return WebhookEndpointRead.model_validate(endpoint)
 
 
@@ -121,10 +129,13 @@ async def get_webhook_secret(id: str, session: Session, auth: SecretKey) -> Webh
     responses=errors(404, 409),
     dependencies=IDEMPOTENT,
 )
-async def roll_webhook_secret(id: str, session: Session, auth: SecretKey) -> WebhookEndpointRead:
+async def roll_webhook_secret(
+    id: str, session: Session, auth: SecretKey, actor: ApiActor
+) -> WebhookEndpointRead:
     """A new secret (read it with GET …/secret); for 24 h the old one signs alongside it,
     so `webhook-signature` carries both signatures."""
-    endpoint = await service.roll_secret(session, await _endpoint(session, auth, id))
+    endpoint = await _endpoint(session, auth, id)
+    endpoint = await service.roll_secret(session, endpoint, actor=actor)
     return WebhookEndpointRead.model_validate(endpoint)
 
 

@@ -12,6 +12,7 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort import clock
+from kohort.audit import service as audit
 from kohort.errors import ValidationError
 from kohort.event.service import append_event
 from kohort.ids import new_id
@@ -87,8 +88,10 @@ async def create_endpoint(
     data: WebhookEndpointCreate,
     allow_private: bool,
     api_version: str,
+    actor: audit.Actor | None = None,
 ) -> WebhookEndpoint:
-    """`api_version`: the one the endpoint asks for, else the creating request's."""
+    """`api_version`: the one the endpoint asks for, else the creating request's; `actor`
+    records the creation."""
     if data.is_active is None and "is_active" in data.model_fields_set:
         raise ValidationError("isActive cannot be null.", param="isActive")
     await check_url(data.url, livemode=livemode, allow_private=allow_private)
@@ -109,7 +112,37 @@ async def create_endpoint(
     )
     session.add(endpoint)
     await session.flush()
+    if actor is not None:
+        await _record(session, actor, endpoint, "created", audit.created(_audited(endpoint)))
     return endpoint
+
+
+def _audited(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """The fields a merchant sets, as the API shows them (the secret is never among them)."""
+    data = endpoint_data(endpoint)
+    return {
+        name: data[name]
+        for name in ("url", "description", "events", "isActive", "metadata", "apiVersion")
+    }
+
+
+async def _record(
+    session: AsyncSession,
+    actor: audit.Actor,
+    endpoint: WebhookEndpoint,
+    verb: str,
+    changes: dict[str, Any],
+) -> None:
+    await audit.record(
+        session,
+        actor=actor,
+        organization_id=endpoint.organization_id,
+        livemode=endpoint.livemode,
+        action=f"webhook_endpoint.{verb}",
+        target_type="webhook_endpoint",
+        target_id=endpoint.id,
+        changes=changes,
+    )
 
 
 async def update_endpoint(
@@ -118,6 +151,7 @@ async def update_endpoint(
     changes: WebhookEndpointUpdate,
     *,
     allow_private: bool,
+    actor: audit.Actor,
 ) -> WebhookEndpoint:
     """Change the fields given; re-enabling an endpoint forgets its failure streak."""
     provided = changes.model_fields_set
@@ -137,7 +171,11 @@ async def update_endpoint(
     if values.get("is_active") is True:
         values["failing_since"] = None
     values["updated_at"] = clock.now()
+    before = _audited(endpoint)
     await _update(session, endpoint, values)
+    changed = audit.diff(before, _audited(endpoint))
+    if changed:
+        await _record(session, actor, endpoint, "updated", changed)
     return endpoint
 
 
@@ -146,14 +184,19 @@ async def _update(session: AsyncSession, endpoint: WebhookEndpoint, values: dict
         raise WebhookEndpointNotFoundError(f"No such webhook endpoint: '{endpoint.id}'", param="id")
 
 
-async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+async def delete_endpoint(
+    session: AsyncSession, endpoint: WebhookEndpoint, *, actor: audit.Actor
+) -> WebhookEndpoint:
     """Delete the endpoint and its delivery log; nothing more is sent to it."""
     if not await repository.delete_endpoint(session, endpoint):
         raise WebhookEndpointNotFoundError(f"No such webhook endpoint: '{endpoint.id}'", param="id")
+    await _record(session, actor, endpoint, "deleted", audit.deleted(_audited(endpoint)))
     return endpoint
 
 
-async def roll_secret(session: AsyncSession, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+async def roll_secret(
+    session: AsyncSession, endpoint: WebhookEndpoint, *, actor: audit.Actor
+) -> WebhookEndpoint:
     """A new secret; the current one keeps signing alongside it for 24 hours (a roll during
     an overlap ends the older overlap: at most two secrets sign)."""
     now = clock.now()
@@ -164,6 +207,8 @@ async def roll_secret(session: AsyncSession, endpoint: WebhookEndpoint) -> Webho
         "updated_at": now,
     }
     await _update(session, endpoint, values)
+    secret = audit.secret_change(was_set=True, is_set=True)
+    await _record(session, actor, endpoint, "secret_rolled", {"secret": secret})
     return endpoint
 
 

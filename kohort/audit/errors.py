@@ -1,0 +1,5 @@
+from kohort.errors import NotFoundError
+
+
+class AuditEntryNotFoundError(NotFoundError):
+    pass
