@@ -77,7 +77,7 @@ fmt: sync
 	$(UV) run --no-sync ruff check --fix .
 	$(UV) run --no-sync ruff format .
 
-BENCH_SCRIPTS := bench/api.py bench/sweep.py bench/ontime.py bench/webhooks.py bench/mail.py bench/limits.py
+BENCH_SCRIPTS := bench/api.py bench/sweep.py bench/ontime.py bench/webhooks.py bench/mail.py bench/limits.py bench/dashboard.py
 
 bench: sync  ## Every benchmark script; each prints its figures (needs Debian's wrk)
 	@for script in $(BENCH_SCRIPTS); do \

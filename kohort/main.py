@@ -18,7 +18,15 @@ from kohort.checkout_session.endpoints import router as checkout_session_router
 from kohort.config import Settings, get_settings
 from kohort.customer.endpoints import router as customer_router
 from kohort.dashboard import account as dashboard_account
+from kohort.dashboard import audit_log as dashboard_audit_log
+from kohort.dashboard import developers as dashboard_developers
+from kohort.dashboard import emails as dashboard_emails
 from kohort.dashboard import endpoints as dashboard
+from kohort.dashboard import groups as dashboard_groups
+from kohort.dashboard import orders as dashboard_orders
+from kohort.dashboard import overview as dashboard_overview
+from kohort.dashboard import payouts as dashboard_payouts
+from kohort.dashboard import program as dashboard_program
 from kohort.dashboard import team as dashboard_team
 from kohort.dashboard.errors import PageError
 from kohort.dashboard.security import SecurityHeadersMiddleware
@@ -191,7 +199,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         share_router,
     ):
         app.include_router(router)
-    for pages in (dashboard.router, dashboard_team.router, dashboard_account.router):
+    for pages in (
+        dashboard.router,
+        dashboard_overview.router,
+        dashboard_groups.router,
+        dashboard_orders.router,
+        dashboard_program.router,
+        dashboard_developers.router,
+        dashboard_payouts.router,
+        dashboard_emails.router,
+        dashboard_team.router,
+        dashboard_audit_log.router,
+        dashboard_account.router,
+    ):
         app.include_router(pages, dependencies=[Depends(dashboard.check_origin)])
     install_openapi(app)
     return app

@@ -119,12 +119,12 @@ async def static_file(name: str) -> Response:
 
 @router.get("/dashboard")
 async def home(request: Request) -> Response:
-    """For now, the team page of the organization the user looks at (the Overview comes)."""
+    """The Overview of the organization the user looks at."""
     async with db_of(request).write() as session:
         page = await signed_in(session, request)
     if page.current is None:
         return redirect("/dashboard/account")
-    return redirect(f"/dashboard/o/{page.current.organization_id}/team")
+    return redirect(f"/dashboard/o/{page.current.organization_id}/overview")
 
 
 # Signing in and out

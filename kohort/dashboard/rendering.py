@@ -64,3 +64,10 @@ def render(template: str, locale: str, context: dict[str, Any]) -> str:
         "languages": LANGUAGE_NAMES,
     }
     return env.get_template(template).render(variables)
+
+
+def translate(locale: str, text: str) -> str:
+    """`text` in `locale` (English when the catalog has no translation), for what is drawn
+    outside a template (a chart's title)."""
+    locale = locale if locale in LOCALES else DEFAULT_LOCALE
+    return str(i18n.catalog(LOCALE_DIR, locale).gettext(text))

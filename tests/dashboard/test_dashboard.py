@@ -26,8 +26,8 @@ async def test_sign_in_then_out_revokes_the_session(
     cookie = signed.headers["set-cookie"]
     assert "kohort_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     home = await browser.get("/dashboard")
-    assert home.headers["location"] == f"/dashboard/o/{org.id}/team"
-    team = await browser.get(home.headers["location"])
+    assert home.headers["location"] == f"/dashboard/o/{org.id}/overview"
+    team = await browser.get(f"/dashboard/o/{org.id}/team")
     assert team.status_code == 200 and email in team.text
     assert "script-src 'self'" in team.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in team.headers["content-security-policy"]
@@ -80,7 +80,7 @@ async def test_idle_and_absolute_expiry_end_the_session(
 ) -> None:
     email = await make_user(db, org)
     await sign_in(browser, email)
-    assert (await browser.get("/dashboard")).headers["location"].endswith("/team")
+    assert (await browser.get("/dashboard")).headers["location"].endswith("/overview")
     async with db.write() as session:
         await session.execute(
             update(DashboardSession)
@@ -329,7 +329,7 @@ async def test_totp_enrolment_then_sign_in_with_a_code(
             data={"csrf": csrf_of(code_page.text), "code": pyotp.TOTP(secret).now()},
         )
         assert right.status_code == 303
-        assert (await other.get("/dashboard")).headers["location"].endswith("/team")
+        assert (await other.get("/dashboard")).headers["location"].endswith("/overview")
 
 
 async def test_french_is_chosen_from_the_browser(browser: httpx.AsyncClient) -> None:
