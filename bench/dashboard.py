@@ -48,6 +48,23 @@ PAGES = {
     "overview 30 days": "/dashboard/o/{org}/overview?period=30d",
     "overview 90 days": "/dashboard/o/{org}/overview?period=90d",
     "overview daily.csv": "/dashboard/o/{org}/overview/daily.csv?period=90d",
+    "groups": "/dashboard/o/{org}/groups",
+    "groups, e-mail search": "/dashboard/o/{org}/groups?q=bench-1999-1@",
+    "a group": "/dashboard/o/{org}/groups/{group}",
+    "orders": "/dashboard/o/{org}/orders",
+    "orders, e-mail search": "/dashboard/o/{org}/orders?q=bench-1999-1@",
+    "an order": "/dashboard/o/{org}/orders/{order}",
+    "customers": "/dashboard/o/{org}/customers",
+    "a customer": "/dashboard/o/{org}/customers/{customer}",
+    "program": "/dashboard/o/{org}/program",
+    "developers": "/dashboard/o/{org}/developers",
+    "webhooks": "/dashboard/o/{org}/developers/webhooks",
+    "events": "/dashboard/o/{org}/developers/events",
+    "payouts": "/dashboard/o/{org}/payouts",
+    "payout batches": "/dashboard/o/{org}/payouts/batches",
+    "e-mails": "/dashboard/o/{org}/emails",
+    "outbox": "/dashboard/o/{org}/emails/outbox",
+    "audit log": "/dashboard/o/{org}/audit-log",
     "team": "/dashboard/o/{org}/team",
 }
 
@@ -193,6 +210,11 @@ async def run(engine: str, database_url: str, groups: int, requests: int) -> lis
         for first in range(0, len(rows), CHUNK):
             async with db.write() as session:
                 await session.execute(insert(model), rows[first : first + CHUNK])
+    # What autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) does soon after a bulk load: the
+    # planner's statistics. Without them PostgreSQL plans the joins for empty tables.
+    async with db.engine.connect() as connection:
+        await connection.exec_driver_sql("ANALYZE")
+        await connection.commit()
     print(
         f"{engine}: seeded {len(group_rows)} groups, {len(order_rows)} orders in "
         f"{time.perf_counter() - started:.1f} s",
@@ -214,7 +236,12 @@ async def run(engine: str, database_url: str, groups: int, requests: int) -> lis
         )
         assert signed.status_code == 303, signed.text
         for name, path in PAGES.items():
-            url = path.format(org=organization_id)
+            url = path.format(
+                org=organization_id,
+                group=group_rows[-1]["id"],
+                order=order_rows[-1]["id"],
+                customer=customers[-1]["id"],
+            )
             warm = await client.get(url)
             assert warm.status_code == 200, (url, warm.status_code, warm.text[:300])
             times = []
@@ -226,7 +253,7 @@ async def run(engine: str, database_url: str, groups: int, requests: int) -> lis
             times.sort()
             p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
             lines.append(
-                f"{engine:<11} {name:<22} {statistics.median(times):8.1f} {p99:8.1f}"
+                f"{engine:<11} {name:<24} {statistics.median(times):8.1f} {p99:8.1f}"
                 f"  {'ok' if p99 < 300 else 'over 300 ms'}"
             )
     await db.dispose()
@@ -247,7 +274,7 @@ async def main() -> None:
         recreate_pg(PG_URL)
         lines += await run("PostgreSQL", PG_URL, args.groups, args.requests)
     print(f"\n{args.requests} requests per page, in process (server time), test mode")
-    print(f"{'database':<11} {'page':<22} {'p50 ms':>8} {'p99 ms':>8}  goal p99 < 300 ms")
+    print(f"{'database':<11} {'page':<24} {'p50 ms':>8} {'p99 ms':>8}  goal p99 < 300 ms")
     for line in lines:
         print(line)
 

@@ -212,6 +212,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         dashboard_audit_log.router,
         dashboard_account.router,
     ):
-        app.include_router(pages, dependencies=[Depends(dashboard.check_origin)])
+        app.include_router(pages, dependencies=[Depends(dashboard.check_request)])
     install_openapi(app)
     return app

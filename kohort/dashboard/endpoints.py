@@ -104,8 +104,12 @@ async def page_error(request: Request, exc: Exception) -> Response:
     return html("error.html", locale, {"page": None, "reason": exc.reason, "path": ""}, exc.status)
 
 
-async def check_origin(request: Request) -> None:
-    """Every unsafe request under /dashboard comes from the dashboard's origin."""
+async def check_request(request: Request) -> None:
+    """Every request under /dashboard: a NUL in its path or query is the 404 page (no id or
+    filter holds one, and PostgreSQL refuses it in a query); an unsafe one must come from the
+    dashboard's origin."""
+    if "\x00" in request.scope["path"] or "%00" in request.url.query:
+        raise PageNotFound(rendering.choose(request))
     if not security.origin_allowed(request, settings_of(request)):
         raise CSRFRefused(rendering.choose(request))
 

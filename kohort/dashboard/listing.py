@@ -89,8 +89,8 @@ def _page_number(raw: str | None) -> int:
 
 def clean(value: object, limit: int = 200) -> str:
     """A filter typed by the user, as a value of a `search` condition: trimmed, bounded, and
-    without the comma that separates conditions."""
-    return str(value or "").replace(",", " ").strip()[:limit]
+    without the comma that separates conditions (nor a NUL, which PostgreSQL refuses)."""
+    return str(value or "").replace(",", " ").replace("\x00", "").strip()[:limit]
 
 
 async def fetch(

@@ -2,6 +2,7 @@
 Origin check of unsafe requests, and the security headers of every answer."""
 
 import hmac
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -23,6 +24,15 @@ HEADERS = {
 }
 """`Referrer-Policy: same-origin`, not `no-referrer`: with the latter, browsers send
 `Origin: null` on form posts, which the Origin check must refuse."""
+FRAMED = re.compile(r"/dashboard/o/[^/]+/emails/preview/[^/]+/[^/]+/html")
+"""An e-mail's HTML preview: shown in a sandboxed frame of the dashboard's own pages only,
+with the inline styles e-mails are written with, and nothing else (no script, no request)."""
+FRAMED_HEADERS = {
+    **HEADERS,
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'self'; form-action 'none'; base-uri 'none'",
+    "X-Frame-Options": "SAMEORIGIN",
+}
 
 
 def session_cookie(settings: Settings) -> str:
@@ -105,6 +115,7 @@ class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.headers = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
+        self.framed = [(k.lower().encode(), v.encode()) for k, v in FRAMED_HEADERS.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -112,11 +123,12 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         names = {name for name, _ in self.headers}
+        headers = self.framed if FRAMED.fullmatch(path) else self.headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message = {**message, "headers": [*kept, *self.headers]}
+                message = {**message, "headers": [*kept, *headers]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

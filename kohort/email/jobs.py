@@ -178,25 +178,46 @@ def _outgoing(
     try:
         assert shop is not None, "organization not found"
         sender = shop.from_email_name or shop.name
-        context = {
-            **message.data,
-            **links,
-            "shop_name": one_line(sender),
-            "livemode": message.livemode,
-            "share_url": f"{settings.base_url}/r/{message.data.get('code', '')}",
-            "fmt": Formatter(
-                locale=message.locale,
-                timezone=zone(shop.timezone),
-                currency=str(message.data.get("currency") or "EUR"),
-                now=now,
-            ),
-        }
+        context = shopper_context(
+            settings,
+            data={**message.data, **links},
+            shop=shop,
+            locale=message.locale,
+            livemode=message.livemode,
+            now=now,
+        )
         rendered = render(message.kind, message.locale, context)
         mime = _compose_safely(rendered, message, sender, settings, now)
     except Exception as error:
         log.exception("e-mail could not be composed", extra={"id": message.id})
         problem = f"cannot compose: {type(error).__name__}: {error}"
     return Outgoing(message.id, message.kind, message.recipient, message.attempts, mime, problem)
+
+
+def shopper_context(
+    settings: Settings,
+    *,
+    data: dict[str, Any],
+    shop: Organization,
+    locale: str,
+    livemode: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """What a shopper's message is rendered with: its facts (and links), the shop's name as
+    sender, the share link, money and dates in the reader's language and the shop's timezone
+    (the dashboard's previews use it too)."""
+    return {
+        **data,
+        "shop_name": one_line(shop.from_email_name or shop.name),
+        "livemode": livemode,
+        "share_url": f"{settings.base_url}/r/{data.get('code', '')}",
+        "fmt": Formatter(
+            locale=locale,
+            timezone=zone(shop.timezone),
+            currency=str(data.get("currency") or "EUR"),
+            now=now,
+        ),
+    }
 
 
 def _dashboard_outgoing(settings: Settings, message: EmailMessage, now: datetime) -> Outgoing:

@@ -4,11 +4,12 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, select, tuple_, update
+from sqlalchemy import Insert, Select, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.group.repository import OPEN
+from kohort.http.lists import Kind, ListField
 from kohort.models import (
     Customer,
     EmailMessage,
@@ -25,6 +26,30 @@ SENT = "sent"
 FAILED = "failed"
 SKIPPED = "skipped"
 """Not sent because what it says stopped being true (a reminder to a group no longer alone)."""
+STATUSES = (PENDING, SENDING, SENT, FAILED, SKIPPED)
+
+OUTBOX_FIELDS = {
+    "kind": ListField(EmailMessage.kind, Kind.STRING),
+    "recipient": ListField(EmailMessage.recipient, Kind.STRING),
+    "status": ListField(EmailMessage.status, Kind.STRING, choices=STATUSES),
+    "attempts": ListField(EmailMessage.attempts, Kind.INTEGER),
+    "createdAt": ListField(EmailMessage.created_at, Kind.TIMESTAMP),
+    "sentAt": ListField(EmailMessage.sent_at, Kind.TIMESTAMP, nullable=True),
+}
+"""The outbox as a list (the dashboard's): its searchable and sortable fields."""
+
+
+def select_outbox(organization_id: str, livemode: bool) -> Select[EmailMessage]:
+    return select(EmailMessage).where(
+        EmailMessage.organization_id == organization_id, EmailMessage.livemode == livemode
+    )
+
+
+async def get_message(
+    session: AsyncSession, *, organization_id: str, livemode: bool, message_id: str
+) -> EmailMessage | None:
+    stmt = select_outbox(organization_id, livemode).where(EmailMessage.id == message_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, model: Any) -> Insert:
@@ -189,12 +214,16 @@ async def retry_failed(
     now: datetime,
     organization_id: str | None = None,
     error_contains: str | None = None,
+    message_id: str | None = None,
 ) -> int:
-    """Failed messages (of one organization, whose last error contains a text) pending again,
-    due now, with a fresh count of attempts; how many. Sent or pending ones are not touched."""
+    """Failed messages (of one organization, whose last error contains a text, or the one
+    message `message_id`) pending again, due now, with a fresh count of attempts; how many.
+    Sent or pending ones are not touched."""
     stmt = update(EmailMessage).where(EmailMessage.status == FAILED)
     if organization_id is not None:
         stmt = stmt.where(EmailMessage.organization_id == organization_id)
+    if message_id is not None:
+        stmt = stmt.where(EmailMessage.id == message_id)
     if error_contains:
         stmt = stmt.where(EmailMessage.last_error.contains(error_contains, autoescape=True))
     result = await session.execute(

@@ -16,12 +16,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kohort.audit import service as audit
 from kohort.email import repository
 from kohort.group import repository as groups
 from kohort.group.cashback import DiscountLevel, cashback_amount, level_reached, next_level
 from kohort.group.ending import levels_of
 from kohort.ids import new_id
-from kohort.models import Event, Order, PaymentGroup
+from kohort.models import EmailMessage, Event, Order, PaymentGroup
 from kohort.order.repository import CANCELED
 
 log = logging.getLogger("kohort.email")
@@ -115,6 +116,34 @@ async def plan_dashboard_message(
         "created_at": now,
     }
     await repository.add_messages(session, [row])
+
+
+async def resend_failed(
+    session: AsyncSession, message: EmailMessage, *, actor: audit.Actor, now: datetime
+) -> bool:
+    """One failed message sent again, as `kohort email retry-failed` does for many (pending,
+    due now, a fresh count of attempts), recorded in the audit log; False (nothing written)
+    when it is not failed (any more)."""
+    attempts = message.attempts
+    count = await repository.retry_failed(
+        session, now=now, organization_id=message.organization_id, message_id=message.id
+    )
+    if not count:
+        return False
+    await audit.record(
+        session,
+        actor=actor,
+        organization_id=message.organization_id,
+        livemode=message.livemode,
+        action="email_message.resent",
+        target_type="email_message",
+        target_id=message.id,
+        changes={
+            "status": {"from": repository.FAILED, "to": repository.PENDING},
+            "attempts": {"from": attempts, "to": 0},
+        },
+    )
+    return True
 
 
 def _level(discount_type: str, level: DiscountLevel | None, amount: int) -> dict[str, Any] | None:

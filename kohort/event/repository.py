@@ -52,3 +52,24 @@ async def mark_dispatched(session: AsyncSession, seqs: list[int], *, now: dateti
         .where(Event.seq.in_(seqs), Event.dispatched_at.is_(None))
         .values(dispatched_at=now)
     )
+
+
+async def about(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    livemode: bool,
+    object_ids: list[str],
+    since: datetime,
+    limit: int,
+) -> list[Event]:
+    """The latest `limit` events whose object (`data.id`) is one of `object_ids`, newest
+    first. The scan walks the (organization, mode, created_at) index back to `since` (no
+    object's event is older than the oldest object); `data` has no index."""
+    stmt = (
+        select_listed(organization_id, livemode)
+        .where(Event.created_at >= since, Event.data["id"].as_string().in_(object_ids))
+        .order_by(Event.created_at.desc(), Event.seq.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())

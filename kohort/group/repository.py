@@ -505,3 +505,17 @@ async def oldest_due_at(session: AsyncSession, *, now: datetime) -> datetime | N
     )
     value = (await session.execute(stmt)).scalar_one_or_none()
     return None if value is None else value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def matching(text: str) -> Any:
+    """A group whose share code, creator's e-mail or one member's e-mail contains `text`, in
+    any case (the dashboard's search box)."""
+    member = exists().where(
+        Order.payment_group_id == PaymentGroup.id,
+        Order.customer_email.icontains(text, autoescape=True),
+    )
+    return or_(
+        PaymentGroup.share_id.icontains(text, autoescape=True),
+        PaymentGroup.creator_email.icontains(text, autoescape=True),
+        member,
+    )

@@ -88,7 +88,7 @@ async def _run(request: Request, handler: Handler) -> Response:
     if idempotent or has_body(request.scope):
         request.state.auth = await authenticate_request(request, db)
     body = await request.body()
-    if _NUL.search(body) or "%00" in request.url.query:
+    if _NUL.search(body) or "%00" in request.url.query or "\x00" in request.scope["path"]:
         raise _nul_error()
     if key is None or request.method != "POST":
         return await _in_transaction(request, handler, db, None)

@@ -2,9 +2,10 @@
 mode. The members' cashback is written by kohort.group.repository (its one owner), which
 also holds the order statuses; they are named here too for the order's callers."""
 
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import ColumnElement, Select, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.group import repository as groups
@@ -134,3 +135,18 @@ def select_refunds(organization_id: str, livemode: bool, order_id: str) -> Selec
         Refund.livemode == livemode,
         Refund.order_id == order_id,
     )
+
+
+async def payouts_by_order(session: AsyncSession, order_ids: Collection[str]) -> dict[str, Payout]:
+    """The payouts of these orders, by order id, in one query (for a page of orders)."""
+    if not order_ids:
+        return {}
+    stmt = select(Payout).where(Payout.order_id.in_(set(order_ids)))
+    return {p.order_id: p for p in (await session.execute(stmt)).scalars()}
+
+
+def payout_is(status: str | None) -> ColumnElement[bool]:
+    """The orders whose payout has `status`; None: the orders without a payout."""
+    if status is None:
+        return ~exists().where(Payout.order_id == Order.id)
+    return exists().where(Payout.order_id == Order.id, Payout.status == status)

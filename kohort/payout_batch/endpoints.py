@@ -81,6 +81,12 @@ async def get_payout_batch_file(id: str, session: Session, auth: SecretKey) -> R
     batch = await service.get_batch(
         session, organization_id=auth.organization_id, livemode=auth.livemode, batch_id=id
     )
+    return file_response(batch)
+
+
+def file_response(batch: PayoutBatch) -> Response:
+    """The batch's pain.001 document as the attachment `{messageId}.xml`: the API's answer,
+    and the dashboard's download."""
     return Response(
         content=batch.file,
         media_type="application/xml",

@@ -253,3 +253,22 @@ async def disable_failing(
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     return list(result.scalars())
+
+
+def select_event_deliveries(event_id: str) -> Select[WebhookDelivery]:
+    """The deliveries of one event (its endpoints share its organization and mode)."""
+    return select(WebhookDelivery).where(WebhookDelivery.event_id == event_id)
+
+
+async def urls_of(
+    session: AsyncSession, *, organization_id: str, livemode: bool, endpoint_ids: Collection[str]
+) -> dict[str, str]:
+    """The URL of each of these endpoints of the organization and mode, by id."""
+    if not endpoint_ids:
+        return {}
+    stmt = select(WebhookEndpoint.id, WebhookEndpoint.url).where(
+        WebhookEndpoint.organization_id == organization_id,
+        WebhookEndpoint.livemode == livemode,
+        WebhookEndpoint.id.in_(set(endpoint_ids)),
+    )
+    return {row.id: row.url for row in await session.execute(stmt)}

@@ -12,6 +12,10 @@ from kohort.models import Order, Organization, WithdrawalToken
 async def order_and_organization(
     session: AsyncSession, order_id: str
 ) -> tuple[Order, Organization] | None:
+    """The order of a link, with its organization; None for an unknown id (one with a NUL,
+    which no id has and PostgreSQL refuses in a query, included)."""
+    if "\x00" in order_id:
+        return None
     stmt = (
         select(Order, Organization)
         .join(Organization, Organization.id == Order.organization_id)
