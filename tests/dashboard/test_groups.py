@@ -183,7 +183,7 @@ async def test_the_list_filters_by_status_and_by_code_or_email_and_sorts(
         bad_status = await get_page(browser, url, 400, status="LOST")
         assert "This status does not exist: every group is shown." in bad_status
         assert len(codes(bad_status)) == 3
-        assert codes(await get_page(browser, url, q="\x00")) == codes(page)
+        assert "Page not found" in await get_page(browser, url, 404, q="\x00")
         odd = await get_page(browser, url, sort="id;drop", dir="sideways", page="-3")
         assert codes(odd) == [canceled["shareId"], joined["shareId"], alone["shareId"]]
 
