@@ -1,7 +1,7 @@
 """Server-side SVG charts of a daily series, for the dashboard to embed: no JavaScript, no
 library in the browser. Pure functions: a series in, an accessible SVG document out."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from xml.sax.saxutils import escape, quoteattr
@@ -42,18 +42,26 @@ def _open(chart_id: str, title: str, description: str) -> list[str]:
     ]
 
 
-def _describe(points: Sequence[Point], unit: str) -> str:
+Label = Callable[[int], str]
+"""How a value is written on the chart (ticks, point titles, description): `str` by default,
+money for amounts in cents."""
+
+
+def _describe(points: Sequence[Point], unit: str, label: Label = str) -> str:
     if not points:
         return "No data for this period."
     peak = max(points, key=lambda p: p.value)
+    total = sum(p.value for p in points)
     return (
         f"{len(points)} days from {points[0].day.isoformat()} to {points[-1].day.isoformat()}; "
-        f"total {sum(p.value for p in points)} {unit}; highest {peak.value} {unit} on "
+        f"total {label(total)} {unit}; highest {label(peak.value)} {unit} on "
         f"{peak.day.isoformat()}."
     )
 
 
-def _axes(points: Sequence[Point], x_label: str, y_label: str) -> tuple[list[str], int]:
+def _axes(
+    points: Sequence[Point], x_label: str, y_label: str, label: Label = str
+) -> tuple[list[str], int]:
     """The axes, their labels and the y grid; the y axis' top value."""
     top = max((p.value for p in points), default=0)
     ticks = _ticks(top)
@@ -68,7 +76,7 @@ def _axes(points: Sequence[Point], x_label: str, y_label: str) -> tuple[list[str
         y = HEIGHT - BOTTOM - plot_height * tick / scale_top
         parts.append(
             f'<text class="y-tick" x="{LEFT - 6}" y="{y:.1f}" text-anchor="end" '
-            f'dominant-baseline="middle" fill="{INK}">{tick}</text>'
+            f'dominant-baseline="middle" fill="{INK}">{escape(label(tick))}</text>'
         )
     if points:
         for point, anchor in ((points[0], "start"), (points[-1], "end")):
@@ -109,11 +117,12 @@ def line_chart(
     x_label: str = "Day",
     chart_id: str = "chart",
     unit: str = "",
+    label: Label = str,
 ) -> str:
     """A line through one point per day, oldest on the left; each point a circle with its
     `<title>` (day and value) for hover and screen readers."""
-    parts = _open(chart_id, title, _describe(points, unit))
-    axes, scale_top = _axes(points, x_label, y_label)
+    parts = _open(chart_id, title, _describe(points, unit, label))
+    axes, scale_top = _axes(points, x_label, y_label, label)
     parts.extend(axes)
     if not points:
         return _empty(parts)
@@ -130,7 +139,7 @@ def line_chart(
     for (x, y), point in zip(coords, points, strict=True):
         parts.append(
             f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{LINE}">'
-            f"<title>{point.day.isoformat()}: {point.value}</title></circle>"
+            f"<title>{point.day.isoformat()}: {escape(label(point.value))}</title></circle>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -144,10 +153,11 @@ def bar_chart(
     x_label: str = "Day",
     chart_id: str = "chart",
     unit: str = "",
+    label: Label = str,
 ) -> str:
     """One bar per day, oldest on the left, each with its `<title>` (day and value)."""
-    parts = _open(chart_id, title, _describe(points, unit))
-    axes, scale_top = _axes(points, x_label, y_label)
+    parts = _open(chart_id, title, _describe(points, unit, label))
+    axes, scale_top = _axes(points, x_label, y_label, label)
     parts.extend(axes)
     if not points:
         return _empty(parts)
@@ -158,7 +168,7 @@ def bar_chart(
         parts.append(
             f'<rect class="bar" x="{LEFT + n * slot + (slot - width) / 2:.1f}" y="{y:.1f}" '
             f'width="{width:.1f}" height="{HEIGHT - BOTTOM - y:.1f}" fill="{LINE}">'
-            f"<title>{point.day.isoformat()}: {point.value}</title></rect>"
+            f"<title>{point.day.isoformat()}: {escape(label(point.value))}</title></rect>"
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -73,8 +73,15 @@ async def overview(organization_id: str, request: Request) -> Response:
         context["revenue_chart"] = line_chart(
             [Point(day.date, day.referred_revenue) for day in days],
             title=translate(locale, "Referred revenue per day"),
-            y_label="EUR cents",
+            y_label="",
             chart_id="revenue-chart",
+            label=lambda cents: format_currency(
+                Decimal(cents).scaleb(-2),
+                "EUR",
+                format="¤#,##0",
+                currency_digits=False,
+                locale=locale,
+            ),
         )
         context["joins_chart"] = bar_chart(
             [Point(day.date, day.joins) for day in days],

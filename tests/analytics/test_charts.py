@@ -85,3 +85,15 @@ def test_an_empty_series_says_so() -> None:
         assert labelled(root) == ("Nothing", "No data for this period.")
         texts = {t.attrib.get("class"): t.text for t in root.iter(f"{SVG}text")}
         assert texts["empty"] == "No data for this period"
+
+
+def test_values_are_written_with_the_label_given() -> None:
+    document = line_chart(
+        series(1, 250_000), title="Revenue", y_label="EUR", label=lambda c: f"€{c // 100}"
+    )
+    root = parsed(document)
+    ticks = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "y-tick"]
+    assert ticks[0] == "€0" and ticks[-1] == "€2500"
+    titles = [t.text for t in root.iter(f"{SVG}title")]
+    assert titles[-1].endswith(": €2500")
+    assert "total €2500" in document
