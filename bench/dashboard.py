@@ -4,7 +4,8 @@ Seeds one organization's test mode with GROUPS groups spread over the last 120 d
 members each, about 5 orders per group; groups older than a week COMPLETED with their
 members' cashback, or EXPIRED when alone), signs a dashboard owner in, and requests each page
 REQUESTS times through the app in this process (ASGI, no network, no worker), timing each
-answer. Prints p50 and p99 per page and engine.
+answer. Prints, per page and engine, the first request's time (the analytics' cache is empty
+then: it computes every day of the period), p50 and p99.
 
     uv run python bench/dashboard.py [--groups 20000] [--requests 30] [--engine sqlite|postgres|all]
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,11 +44,17 @@ PG_URL = os.environ.get(
     "KOHORT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/kohort_bench_dashboard"
 )
 PASSWORD = "bench password 123"
+BUSY = {"overview 30 d, busy"}
+"""Pages timed while the shop is busy: before each request, TOUCHED orders of the groups of the
+last 8 days change (as refunds, cancellations, joins and completions do), so the analytics'
+cache computes those days again."""
+TOUCHED = 50
 CHUNK = 2000
 PAGES = {
     "overview 30 days": "/dashboard/o/{org}/overview?period=30d",
     "overview 90 days": "/dashboard/o/{org}/overview?period=90d",
     "overview daily.csv": "/dashboard/o/{org}/overview/daily.csv?period=90d",
+    "overview 30 d, busy": "/dashboard/o/{org}/overview?period=30d",
     "groups": "/dashboard/o/{org}/groups",
     "groups, e-mail search": "/dashboard/o/{org}/groups?q=bench-1999-1@",
     "a group": "/dashboard/o/{org}/groups/{group}",
@@ -80,7 +87,10 @@ def recreate_pg(url: str) -> None:
         c.execute(f'CREATE DATABASE "{parsed.database}"')
 
 
-def _rows(organization_id: str, groups: int, settings: dict[str, Any]) -> tuple[list, list, list]:
+Rows = list[dict[str, Any]]
+
+
+def _rows(organization_id: str, groups: int, settings: dict[str, Any]) -> tuple[Rows, Rows, Rows]:
     """Customers, groups and orders as the API would have left them, deterministic."""
     rng = random.Random(14)
     now = clock.now()
@@ -148,6 +158,7 @@ def _rows(organization_id: str, groups: int, settings: dict[str, Any]) -> tuple[
                 "updated_by": "bench",
                 "canceled_at": None,
                 "completed_at": ended if status == "COMPLETED" else None,
+                "expired_at": ended if status == "EXPIRED" else None,
             }
         )
         for seat, customer_id in enumerate(members):
@@ -188,6 +199,14 @@ def _rows(organization_id: str, groups: int, settings: dict[str, Any]) -> tuple[
     return customers, group_rows, order_rows
 
 
+async def touch(db: Any, order_ids: list[str]) -> None:
+    """The orders changed now (their `updated_at`), as any change of an order stamps it."""
+    async with db.write() as session:
+        await session.execute(
+            update(Order).where(Order.id.in_(order_ids)).values(updated_at=clock.now())
+        )
+
+
 async def run(engine: str, database_url: str, groups: int, requests: int) -> list[str]:
     data = Path(tempfile.mkdtemp(prefix="kohort-bench-dashboard-"))
     settings = Settings(database_url=database_url, data_dir=data, worker="off")
@@ -211,15 +230,22 @@ async def run(engine: str, database_url: str, groups: int, requests: int) -> lis
             async with db.write() as session:
                 await session.execute(insert(model), rows[first : first + CHUNK])
     # What autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) does soon after a bulk load: the
-    # planner's statistics. Without them PostgreSQL plans the joins for empty tables.
+    # planner's statistics (without them PostgreSQL plans the joins for empty tables) and, on
+    # PostgreSQL, the visibility map that lets a scan read an index alone.
+    statement = "ANALYZE" if db.is_sqlite else "VACUUM ANALYZE"
     async with db.engine.connect() as connection:
-        await connection.exec_driver_sql("ANALYZE")
+        if not db.is_sqlite:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.exec_driver_sql(statement)
         await connection.commit()
     print(
         f"{engine}: seeded {len(group_rows)} groups, {len(order_rows)} orders in "
         f"{time.perf_counter() - started:.1f} s",
         flush=True,
     )
+    rng = random.Random(17)
+    week = clock.now() - timedelta(days=8)
+    recent = [row["id"] for row in order_rows if row["created_at"] >= week]
     app = create_app(settings, database=db)
     lines = []
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 4000))
@@ -242,10 +268,14 @@ async def run(engine: str, database_url: str, groups: int, requests: int) -> lis
                 order=order_rows[-1]["id"],
                 customer=customers[-1]["id"],
             )
+            start = time.perf_counter()
             warm = await client.get(url)
+            cold = (time.perf_counter() - start) * 1000
             assert warm.status_code == 200, (url, warm.status_code, warm.text[:300])
             times = []
             for _ in range(requests):
+                if name in BUSY:
+                    await touch(db, rng.sample(recent, TOUCHED))
                 start = time.perf_counter()
                 answer = await client.get(url)
                 times.append((time.perf_counter() - start) * 1000)
@@ -253,7 +283,7 @@ async def run(engine: str, database_url: str, groups: int, requests: int) -> lis
             times.sort()
             p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
             lines.append(
-                f"{engine:<11} {name:<24} {statistics.median(times):8.1f} {p99:8.1f}"
+                f"{engine:<11} {name:<24} {cold:8.1f} {statistics.median(times):8.1f} {p99:8.1f}"
                 f"  {'ok' if p99 < 300 else 'over 300 ms'}"
             )
     await db.dispose()
@@ -274,7 +304,10 @@ async def main() -> None:
         recreate_pg(PG_URL)
         lines += await run("PostgreSQL", PG_URL, args.groups, args.requests)
     print(f"\n{args.requests} requests per page, in process (server time), test mode")
-    print(f"{'database':<11} {'page':<24} {'p50 ms':>8} {'p99 ms':>8}  goal p99 < 300 ms")
+    print(
+        f"{'database':<11} {'page':<24} {'first ms':>8} {'p50 ms':>8} {'p99 ms':>8}"
+        "  goal p99 < 300 ms"
+    )
     for line in lines:
         print(line)
 

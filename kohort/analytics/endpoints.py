@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from kohort import clock
 from kohort.analytics import service
@@ -14,6 +14,7 @@ router = APIRouter(prefix="/analytics", tags=["Analytics"], route_class=KohortRo
 
 @router.get("", response_model=AnalyticsRead, responses=errors())
 async def get_analytics(
+    request: Request,
     session: Session,
     auth: SecretKey,
     period: Annotated[
@@ -32,6 +33,7 @@ async def get_analytics(
     groups, funnel, K-factor, cashback, fees, ROI, each day, and the top groups."""
     return await service.analytics(
         session,
+        request.app.state.db,
         organization_id=auth.organization_id,
         livemode=auth.livemode,
         period=period,

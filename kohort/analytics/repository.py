@@ -5,10 +5,23 @@ organization's local days (computed in Python with zoneinfo): about log2(days) c
 row, the same SQL on SQLite and PostgreSQL, right across daylight-saving changes."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -20,17 +33,61 @@ EXPIRED = "EXPIRED"
 UNPAID_PAYOUTS = ("pending", "processing", "failed")
 
 
-def day_of(column: Any, bounds: Sequence[datetime]) -> ColumnElement[int]:
+def day_of(
+    column: Any, bounds: Sequence[datetime], labels: Sequence[int] | None = None
+) -> ColumnElement[int]:
     """The index i of the day with bounds[i] <= column < bounds[i + 1] (the caller keeps the
-    rows within bounds[0] … bounds[-1])."""
+    rows within bounds[0] … bounds[-1]), or labels[i] when given. Bounds and labels are bound
+    parameters: trees with as many leaves are one statement for SQLAlchemy's compiled cache."""
 
     def tree(low: int, high: int) -> ColumnElement[int]:
         if high - low == 1:
-            return literal_column(str(low))
+            return literal(low if labels is None else labels[low], Integer)
         middle = (low + high) // 2
         return case((column < bounds[middle], tree(low, middle)), else_=tree(middle, high))
 
     return tree(0, len(bounds) - 1)
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """The local days to compute: `bounds` are the UTC instants at which the days of a span
+    begin (and the last one ends); `runs` are the [first, end) index ranges of the days wanted
+    within it. A row is counted on day i when bounds[i] <= its time < bounds[i + 1]; the day
+    tree only tells the wanted days apart (a few days cost a few comparisons)."""
+
+    bounds: Sequence[datetime]
+    runs: Sequence[tuple[int, int]]
+
+    def day(self, column: Any) -> ColumnElement[int]:
+        points: list[datetime] = []
+        labels: list[int] = []
+        for first, end in self.runs:
+            if points and points[-1] == self.bounds[first]:
+                points.pop()
+            elif points:
+                labels.append(-1)  # the gap between two runs: `contains` keeps its rows out
+            points.extend(self.bounds[first : end + 1])
+            labels.extend(range(first, end))
+        # As many leaves as the next power of two (empty instants after the last day), so that
+        # the days' number and places change the statement's parameters, not its shape.
+        leaves = 1 << (len(labels) - 1).bit_length()
+        for extra in range(1, leaves - len(labels) + 1):
+            points.append(points[-1] + timedelta(microseconds=extra))
+            labels.append(-1)
+        return day_of(column, points, labels)
+
+    @property
+    def days(self) -> int:
+        return sum(end - first for first, end in self.runs)
+
+    @property
+    def start(self) -> datetime:
+        """When the first day wanted begins."""
+        return self.bounds[self.runs[0][0]]
+
+    def contains(self, column: Any) -> ColumnElement[bool]:
+        return or_(*(and_(column >= self.bounds[a], column < self.bounds[b]) for a, b in self.runs))
 
 
 def joining(order: Any, group: Any) -> ColumnElement[bool]:
@@ -56,17 +113,13 @@ async def organization_timezone(session: AsyncSession, organization_id: str) -> 
 
 
 def _orders_within(
-    organization_id: str, livemode: bool, bounds: Sequence[datetime]
+    organization_id: str, livemode: bool, buckets: Buckets
 ) -> list[ColumnElement[bool]]:
-    return [
-        _scoped(Order, organization_id, livemode),
-        Order.created_at >= bounds[0],
-        Order.created_at < bounds[-1],
-    ]
+    return [_scoped(Order, organization_id, livemode), buckets.contains(Order.created_at)]
 
 
 async def order_days(
-    session: AsyncSession, *, organization_id: str, livemode: bool, bounds: Sequence[datetime]
+    session: AsyncSession, *, organization_id: str, livemode: bool, buckets: Buckets
 ) -> Sequence[Any]:
     """Per day of registration: referred revenue, joins, opening orders and fees (canceled
     orders left out of all)."""
@@ -74,14 +127,14 @@ async def order_days(
     is_opening = and_(~joining(Order, PaymentGroup), Order.status != CANCELED)
     rows = (
         select(
-            day_of(Order.created_at, bounds).label("day"),
+            buckets.day(Order.created_at).label("day"),
             case((is_join, Order.amount - Order.amount_refunded), else_=0).label("revenue"),
             case((is_join, 1), else_=0).label("joins"),
             case((is_opening, 1), else_=0).label("openings"),
             case((is_join, Order.application_fee_amount), else_=0).label("fees"),
         )
         .join(PaymentGroup, PaymentGroup.id == Order.payment_group_id)
-        .where(*_orders_within(organization_id, livemode, bounds))
+        .where(*_orders_within(organization_id, livemode, buckets))
         .subquery()
     )
     stmt = select(
@@ -94,30 +147,42 @@ async def order_days(
     return (await session.execute(stmt)).all()
 
 
+FEW_DAYS = 31
+"""Up to this many days, per-row lookups beat reading every order (see `newcomer_days`)."""
+
+
 async def newcomer_days(
-    session: AsyncSession, *, organization_id: str, livemode: bool, bounds: Sequence[datetime]
+    session: AsyncSession, *, organization_id: str, livemode: bool, buckets: Buckets
 ) -> Sequence[Any]:
     """Per day: customers whose first order (earliest, then lowest id) is that day's joining
-    order, not canceled. A NOT EXISTS in WHERE, so PostgreSQL plans it as an anti-join."""
+    order, not canceled. For many days, a NOT EXISTS in WHERE, which PostgreSQL plans as one
+    hashed anti-join over the orders; for a few (the cache's usual work), the same test in
+    the select list, which it runs per row on the customer's index."""
     earlier = aliased(Order)
+    first = ~exists().where(
+        earlier.customer_id == Order.customer_id,
+        or_(
+            earlier.created_at < Order.created_at,
+            and_(earlier.created_at == Order.created_at, earlier.id < Order.id),
+        ),
+    )
+    conditions = [
+        *_orders_within(organization_id, livemode, buckets),
+        joining(Order, PaymentGroup),
+        Order.status != CANCELED,
+    ]
+    few = buckets.days <= FEW_DAYS
     rows = (
-        select(day_of(Order.created_at, bounds).label("day"))
-        .join(PaymentGroup, PaymentGroup.id == Order.payment_group_id)
-        .where(
-            *_orders_within(organization_id, livemode, bounds),
-            joining(Order, PaymentGroup),
-            Order.status != CANCELED,
-            ~exists().where(
-                earlier.customer_id == Order.customer_id,
-                or_(
-                    earlier.created_at < Order.created_at,
-                    and_(earlier.created_at == Order.created_at, earlier.id < Order.id),
-                ),
-            ),
+        select(
+            buckets.day(Order.created_at).label("day"),
+            (case((first, 1), else_=0) if few else literal_column("1", Integer)).label("first"),
         )
+        .select_from(Order)
+        .join(PaymentGroup, PaymentGroup.id == Order.payment_group_id)
+        .where(*conditions, *(() if few else (first,)))
         .subquery()
     )
-    stmt = select(rows.c.day, func.count()).group_by(rows.c.day)
+    stmt = select(rows.c.day, func.sum(rows.c.first)).group_by(rows.c.day)
     return (await session.execute(stmt)).all()
 
 
@@ -135,19 +200,18 @@ def _has_join() -> ColumnElement[bool]:
 
 
 async def opened_days(
-    session: AsyncSession, *, organization_id: str, livemode: bool, bounds: Sequence[datetime]
+    session: AsyncSession, *, organization_id: str, livemode: bool, buckets: Buckets
 ) -> Sequence[Any]:
     """Per day of creation: groups opened, of those with a join, of those completed (now)."""
     rows = (
         select(
-            day_of(PaymentGroup.created_at, bounds).label("day"),
+            buckets.day(PaymentGroup.created_at).label("day"),
             case((_has_join(), 1), else_=0).label("joined"),
             case((PaymentGroup.status == COMPLETED, 1), else_=0).label("completed"),
         )
         .where(
             _scoped(PaymentGroup, organization_id, livemode),
-            PaymentGroup.created_at >= bounds[0],
-            PaymentGroup.created_at < bounds[-1],
+            buckets.contains(PaymentGroup.created_at),
         )
         .subquery()
     )
@@ -157,43 +221,32 @@ async def opened_days(
     return (await session.execute(stmt)).all()
 
 
-def ended_at() -> ColumnElement[datetime]:
-    """When a group ended: `completedAt`, or for an EXPIRED group the earlier of `expiresAt`
-    (the worker) and its last update (`POST …/expire` ends it early and keeps `expiresAt`)."""
-    return case(
-        (PaymentGroup.status == COMPLETED, PaymentGroup.completed_at),
-        (PaymentGroup.updated_at < PaymentGroup.expires_at, PaymentGroup.updated_at),
-        else_=PaymentGroup.expires_at,
-    )
-
-
-def _ended_within(
-    organization_id: str, livemode: bool, bounds: Sequence[datetime], statuses: Sequence[str]
-) -> list[ColumnElement[bool]]:
-    return [
-        _scoped(PaymentGroup, organization_id, livemode),
-        PaymentGroup.created_at < bounds[-1],
-        PaymentGroup.status.in_(statuses),
-        ended_at() >= bounds[0],
-        ended_at() < bounds[-1],
-    ]
-
-
 async def ended_days(
-    session: AsyncSession, *, organization_id: str, livemode: bool, bounds: Sequence[datetime]
+    session: AsyncSession, *, organization_id: str, livemode: bool, buckets: Buckets
 ) -> Sequence[Any]:
-    """Per day of their end: groups completed, groups expired, members of the completed."""
-    is_completed = PaymentGroup.status == COMPLETED
-    rows = (
-        select(
-            day_of(ended_at(), bounds).label("day"),
-            case((is_completed, 1), else_=0).label("completed"),
-            case((is_completed, 0), else_=1).label("expired"),
-            case((is_completed, PaymentGroup.participants_count), else_=0).label("members"),
-        )
-        .where(*_ended_within(organization_id, livemode, bounds, (COMPLETED, EXPIRED)))
-        .subquery()
+    """Per day of their end: groups completed (`completedAt`), groups expired (`expired_at`),
+    members of the completed; each part ranged on its own index."""
+    completed = select(
+        buckets.day(PaymentGroup.completed_at).label("day"),
+        literal_column("1", Integer).label("completed"),
+        literal_column("0", Integer).label("expired"),
+        PaymentGroup.participants_count.label("members"),
+    ).where(
+        _scoped(PaymentGroup, organization_id, livemode),
+        buckets.contains(PaymentGroup.completed_at),
+        PaymentGroup.status == COMPLETED,
     )
+    expired = select(
+        buckets.day(PaymentGroup.expired_at).label("day"),
+        literal_column("0", Integer).label("completed"),
+        literal_column("1", Integer).label("expired"),
+        literal_column("0", Integer).label("members"),
+    ).where(
+        _scoped(PaymentGroup, organization_id, livemode),
+        buckets.contains(PaymentGroup.expired_at),
+        PaymentGroup.status == EXPIRED,
+    )
+    rows = completed.union_all(expired).subquery()
     stmt = select(
         rows.c.day, func.sum(rows.c.completed), func.sum(rows.c.expired), func.sum(rows.c.members)
     ).group_by(rows.c.day)
@@ -201,18 +254,25 @@ async def ended_days(
 
 
 async def cashback_days(
-    session: AsyncSession, *, organization_id: str, livemode: bool, bounds: Sequence[datetime]
+    session: AsyncSession, *, organization_id: str, livemode: bool, buckets: Buckets
 ) -> Sequence[Any]:
-    """Per day of their group's completion: the cashback of the member orders not canceled."""
+    """Per day of their group's completion: the cashback of the member orders not canceled
+    (summed per group on the orders' group index: a completion day has few groups)."""
+    member = aliased(Order)
+    cashback = (
+        select(func.coalesce(func.sum(member.amount_cashback), 0))
+        .where(member.payment_group_id == PaymentGroup.id, member.status != CANCELED)
+        .scalar_subquery()
+    )
     rows = (
         select(
-            day_of(PaymentGroup.completed_at, bounds).label("day"),
-            func.coalesce(Order.amount_cashback, 0).label("cashback"),
+            buckets.day(PaymentGroup.completed_at).label("day"),
+            cashback.label("cashback"),
         )
-        .join(Order, Order.payment_group_id == PaymentGroup.id)
         .where(
-            *_ended_within(organization_id, livemode, bounds, (COMPLETED,)),
-            Order.status != CANCELED,
+            _scoped(PaymentGroup, organization_id, livemode),
+            buckets.contains(PaymentGroup.completed_at),
+            PaymentGroup.status == COMPLETED,
         )
         .subquery()
     )
@@ -263,12 +323,12 @@ async def top_groups(
     *,
     organization_id: str,
     livemode: bool,
-    start: datetime,
-    end: datetime,
+    buckets: Buckets,
     limit: int,
 ) -> Sequence[Any]:
-    """The groups created in [start, end) with the most members, then the most referred
-    revenue (their joining orders not canceled, whenever registered), then by id."""
+    """Per day of creation, its `limit` groups with the most members, then the most referred
+    revenue (their joining orders not canceled), then by id: rows (day, id, share id, status,
+    members, referred revenue)."""
     owner = aliased(PaymentGroup)
     revenue = (
         select(
@@ -278,32 +338,71 @@ async def top_groups(
         .join(owner, owner.id == Order.payment_group_id)
         .where(
             _scoped(Order, organization_id, livemode),
-            Order.created_at >= start,
+            Order.created_at >= buckets.start,  # after their group: its creation is in the runs
             Order.status != CANCELED,
             joining(Order, owner),
-            owner.created_at >= start,
-            owner.created_at < end,
+            buckets.contains(owner.created_at),
         )
         .group_by(Order.payment_group_id)
         .subquery()
     )
     referred = func.coalesce(revenue.c.revenue, 0)
-    stmt = (
+    day = buckets.day(PaymentGroup.created_at)
+    ranked = (
         select(
-            PaymentGroup.id,
-            PaymentGroup.share_id,
-            PaymentGroup.status,
-            PaymentGroup.participants_count,
-            referred,
+            day.label("day"),
+            PaymentGroup.id.label("id"),
+            PaymentGroup.share_id.label("share_id"),
+            PaymentGroup.status.label("status"),
+            PaymentGroup.participants_count.label("members"),
+            referred.label("revenue"),
+            func.row_number()
+            .over(
+                partition_by=day,
+                order_by=(
+                    PaymentGroup.participants_count.desc(),
+                    referred.desc(),
+                    PaymentGroup.id,
+                ),
+            )
+            .label("rank"),
         )
         .outerjoin(revenue, revenue.c.group_id == PaymentGroup.id)
         .where(
             _scoped(PaymentGroup, organization_id, livemode),
-            PaymentGroup.created_at >= start,
-            PaymentGroup.created_at < end,
+            buckets.contains(PaymentGroup.created_at),
         )
-        .order_by(PaymentGroup.participants_count.desc(), referred.desc(), PaymentGroup.id)
-        .limit(limit)
+        .subquery()
     )
+    stmt = select(
+        ranked.c.day,
+        ranked.c.id,
+        ranked.c.share_id,
+        ranked.c.status,
+        ranked.c.members,
+        ranked.c.revenue,
+    ).where(ranked.c.rank <= limit)
     rows: Sequence[Any] = (await session.execute(stmt)).all()
+    return rows
+
+
+async def changes(
+    session: AsyncSession, *, organization_id: str, livemode: bool, since: datetime
+) -> Sequence[Any]:
+    """The orders and groups changed at or after `since`, each as (its `updated_at`, then the
+    moments that place it on days: an order's registration, its group's creation and
+    completion; a group's creation, completion and expiry)."""
+    group = aliased(PaymentGroup)
+    orders = (
+        select(Order.updated_at, Order.created_at, group.created_at, group.completed_at)
+        .join(group, group.id == Order.payment_group_id)
+        .where(_scoped(Order, organization_id, livemode), Order.updated_at >= since)
+    )
+    groups = select(
+        PaymentGroup.updated_at,
+        PaymentGroup.created_at,
+        PaymentGroup.completed_at,
+        PaymentGroup.expired_at,
+    ).where(_scoped(PaymentGroup, organization_id, livemode), PaymentGroup.updated_at >= since)
+    rows: Sequence[Any] = (await session.execute(orders.union_all(groups))).all()
     return rows

@@ -1,8 +1,7 @@
-"""The analytics page (docs/_drafts/analytics.md): a period of local days, in the
+"""The analytics page (docs/api.md, "Analytics"): a period of local days, in the
 organization's time zone, against the period of the same length just before it."""
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kohort.analytics import repository
+from kohort.analytics import cache, repository
 from kohort.analytics.schemas import (
     AmountFigure,
     AnalyticsRead,
@@ -21,6 +20,7 @@ from kohort.analytics.schemas import (
     RatioFigure,
     TopGroupRead,
 )
+from kohort.db import Database
 from kohort.errors import ValidationError
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
@@ -108,15 +108,6 @@ def ratio(value: float | None, previous: float | None) -> RatioFigure:
     return RatioFigure(value=value, previous=previous, change=_change(value, previous))
 
 
-def _series(rows: Sequence[Any], count: int, width: int) -> list[list[int]]:
-    """Rows (day, figure…) as `width` lists of `count` integers, zeros where no row."""
-    series = [[0] * count for _ in range(width)]
-    for row in rows:
-        for n in range(width):
-            series[n][int(row[0])] = int(row[n + 1] or 0)
-    return series
-
-
 def _split(values: list[int], days: int) -> tuple[int, int]:
     """(this period's total, the previous period's total) of a series over both periods."""
     return sum(values[days:]), sum(values[:days])
@@ -124,6 +115,7 @@ def _split(values: list[int], days: int) -> tuple[int, int]:
 
 async def analytics(
     session: AsyncSession,
+    database: Database,
     *,
     organization_id: str,
     livemode: bool,
@@ -132,6 +124,8 @@ async def analytics(
     end: str | None,
     now: datetime,
 ) -> AnalyticsRead:
+    """The figures, from the days' cache (kohort/analytics/cache.py) where it holds; `now`
+    is taken before `session` read anything, or within the cache's margin of it."""
     await repository.without_jit(session)
     timezone = await repository.organization_timezone(session, organization_id)
     zone = ZoneInfo(timezone)
@@ -139,43 +133,29 @@ async def analytics(
     n = days.count
     bounds = day_bounds(days.first - timedelta(days=n), 2 * n, zone)
     scope: dict[str, Any] = {"organization_id": organization_id, "livemode": livemode}
-    revenue, joins, openings, fees = _series(
-        await repository.order_days(session, **scope, bounds=bounds), 2 * n, 4
+    each_day = await cache.days(
+        session,
+        database,
+        **scope,
+        timezone=timezone,
+        first=days.first - timedelta(days=n),
+        bounds=bounds,
+        top=TOP_GROUPS,
+        started=now,
     )
-    (newcomers,) = _series(
-        await repository.newcomer_days(session, **scope, bounds=bounds), 2 * n, 1
+    series = {name: [day.figures[name] for day in each_day] for name in cache.FIGURES}
+    revenue, joins, opened, completed, earned = (
+        series[name] for name in ("revenue", "joins", "opened", "completed", "earned")
     )
-    opened, joined, opened_completed = _series(
-        await repository.opened_days(session, **scope, bounds=bounds), 2 * n, 3
-    )
-    completed, expired, members = _series(
-        await repository.ended_days(session, **scope, bounds=bounds), 2 * n, 3
-    )
-    (earned,) = _series(await repository.cashback_days(session, **scope, bounds=bounds), 2 * n, 1)
     paid_before, paid = await repository.cashback_paid(
         session, **scope, start=bounds[0], middle=bounds[n], end=bounds[-1]
     )
     pending = await repository.cashback_pending(session, **scope)
-    top = await repository.top_groups(
-        session, **scope, start=bounds[n], end=bounds[-1], limit=TOP_GROUPS
-    )
-    totals = {
-        name: _split(values, n)
-        for name, values in {
-            "revenue": revenue,
-            "joins": joins,
-            "openings": openings,
-            "fees": fees,
-            "newcomers": newcomers,
-            "opened": opened,
-            "joined": joined,
-            "opened_completed": opened_completed,
-            "completed": completed,
-            "expired": expired,
-            "members": members,
-            "earned": earned,
-        }.items()
-    }
+    top = sorted(
+        (group for day in each_day[n:] for group in day.top),
+        key=lambda group: (-group[3], -group[4], group[0]),
+    )[:TOP_GROUPS]
+    totals = {name: _split(values, n) for name, values in series.items()}
 
     def figure(name: str) -> AmountFigure:
         return amount(*totals[name])

@@ -166,7 +166,9 @@ async def groups_page(organization_id: str, request: Request) -> Response:
         page = await signed_in(session, request, organization_id=organization_id)
         stmt = repository.select_listed(organization_id, page.livemode)
         if text:
-            stmt = stmt.where(repository.matching(text))
+            stmt = stmt.where(
+                repository.matching(text, organization_id=organization_id, livemode=page.livemode)
+            )
         listing = await fetch(
             session,
             request,

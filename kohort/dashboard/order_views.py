@@ -20,8 +20,18 @@ from kohort.models import Order
 from kohort.order import repository
 
 ORDER_SORTS = ("createdAt", "amount", "amountCashback", "amountRefunded", "customerEmail")
-ORDER_TEXT = ("id", "customerEmail", "clientReferenceId", "paymentReference")
-"""What the orders' text box looks in (any of them contains the text)."""
+
+
+def order_matching(text: str) -> ColumnElement[bool]:
+    """The orders whose id, shopper's e-mail, client reference or payment reference contains
+    `text`, in any case (the orders' text box). Ids are lower-case and e-mails are compared
+    through their key: plain LIKEs, without folding the case of every row."""
+    return or_(
+        Order.id.contains(text.lower(), autoescape=True),
+        groups.member_email_contains(text),
+        Order.client_reference_id.icontains(text, autoescape=True),
+        Order.payment_reference.icontains(text, autoescape=True),
+    )
 
 
 def matching(fields: dict[str, ListField], names: tuple[str, ...], text: str) -> Any:

@@ -20,10 +20,9 @@ from kohort.dashboard.endpoints import db_of, html, redirect
 from kohort.dashboard.errors import PageNotFound
 from kohort.dashboard.guard import Page, signed_in
 from kohort.dashboard.order_views import (
-    ORDER_TEXT,
     checked_id,
     formats,
-    matching,
+    order_matching,
     orders_listing,
     refusal,
     typed_text,
@@ -72,7 +71,7 @@ async def orders_page(organization_id: str, request: Request) -> Response:
         page = await signed_in(session, request, organization_id=organization_id)
         stmt = repository.select_listed(organization_id, page.livemode)
         if text:
-            stmt = stmt.where(matching(repository.LIST_FIELDS, ORDER_TEXT, text))
+            stmt = stmt.where(order_matching(text))
         if payout in PAYOUT_FILTERS:
             stmt = stmt.where(repository.payout_is(None if payout == "none" else payout))
         found, error, extra = await orders_listing(

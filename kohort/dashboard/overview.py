@@ -30,18 +30,22 @@ async def _figures(
 ) -> tuple[Page, AnalyticsRead | None, str | None]:
     """The page, and the analytics of the period asked for (or the error that refuses it)."""
     query = request.query_params
-    async with db_of(request).write() as session:
+    db = db_of(request)
+    async with db.write() as session:
         page = await signed_in(session, request, organization_id=organization_id)
-        custom = bool(query.get("from") or query.get("to"))
+    custom = bool(query.get("from") or query.get("to"))
+    now = clock.now()
+    async with db.read() as session:
         try:
             figures = await analytics.analytics(
                 session,
+                db,
                 organization_id=organization_id,
                 livemode=page.livemode,
                 period=None if custom else (query.get("period") or "30d"),
                 start=query.get("from") or None,
                 end=query.get("to") or None,
-                now=clock.now(),
+                now=now,
             )
         except AppError as error:
             return page, None, error.message

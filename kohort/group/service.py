@@ -166,6 +166,8 @@ async def _end_early(
     values: dict[str, Any] = {"status": status, "updated_at": now, "updated_by": actor}
     if status == repository.CANCELED:
         values["canceled_at"] = now
+    else:
+        values["expired_at"] = now
     changed = await repository.transition(
         session,
         group_id=group.id,

@@ -1,5 +1,6 @@
 """Every ORM model, imported here so Alembic and the app see the whole schema."""
 
+from kohort.models.analytics_day import AnalyticsDay
 from kohort.models.api_key import ApiKey
 from kohort.models.audit_entry import AuditEntry
 from kohort.models.base import Base
@@ -25,6 +26,7 @@ from kohort.models.webhook_endpoint import WebhookEndpoint
 from kohort.models.withdrawal_token import WithdrawalToken
 
 __all__ = [
+    "AnalyticsDay",
     "ApiKey",
     "AuditEntry",
     "Base",

@@ -18,6 +18,18 @@ class Order(Base):
         UniqueConstraint("organization_id", "livemode", "client_reference_id"),
         Index(None, "organization_id", "livemode", "created_at", "id"),
         Index(None, "customer_id"),
+        # What changed since the analytics cache was computed (kohort/analytics/cache.py).
+        Index(None, "organization_id", "livemode", "updated_at"),
+        # The analytics' cashback pending: read from the index alone.
+        Index(
+            "ix_orders_cashback_pending",
+            "organization_id",
+            "livemode",
+            "status",
+            "amount_cashback",
+            postgresql_where=text("status = 'CASHBACK_AVAILABLE'"),
+            sqlite_where=text("status = 'CASHBACK_AVAILABLE'"),
+        ),
         # The payouts lane's claim: the few orders waiting for a payout, oldest first.
         Index(
             "ix_orders_cashback_available",

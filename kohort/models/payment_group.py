@@ -15,6 +15,11 @@ class PaymentGroup(Base):
     __table_args__ = (
         Index(None, "organization_id", "livemode", "created_at", "id"),
         Index(None, "status", "expires_at"),
+        # What changed since the analytics cache was computed (kohort/analytics/cache.py).
+        Index(None, "organization_id", "livemode", "updated_at"),
+        # The analytics' groups ended on given days.
+        Index(None, "organization_id", "livemode", "completed_at"),
+        Index(None, "organization_id", "livemode", "expired_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -41,3 +46,6 @@ class PaymentGroup(Base):
     updated_by: Mapped[str | None] = mapped_column(String(32))
     canceled_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    expired_at: Mapped[datetime | None]
+    """When it EXPIRED: `expiresAt` for the worker (however late it ran), the request's time
+    for `POST …/expire`. Internal: the API's Group has no such field."""

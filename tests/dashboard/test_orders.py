@@ -113,6 +113,8 @@ async def test_the_orders_list_filters_sorts_and_pages(
     assert listed(await browser.get(url, params={"q": "ANA.first"}), org) == [first["id"]]
     assert listed(await browser.get(url, params={"q": "shop-1002"}), org) == [joined["id"]]
     assert listed(await browser.get(url, params={"q": lonely["id"]}), org) == [lonely["id"]]
+    upper = lonely["id"][4:].upper()
+    assert listed(await browser.get(url, params={"q": upper}), org) == [lonely["id"]]
     both = await browser.get(url, params={"q": "example.com", "status": "CANCELED"})
     assert listed(both, org) == [lonely["id"]]
     assert listed(await browser.get(url, params={"q": "nobody,at:all"}), org) == []
