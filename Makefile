@@ -11,7 +11,7 @@ SYNC_FLAGS := $(if $(CI),--locked,)
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/kohort_test
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-sqlite test-pg browser lint fmt migrate org bench sync
+.PHONY: help run test test-sqlite test-pg pytest-sqlite pytest-pg browser lint fmt migrate org bench sync
 
 help:
 	@echo "make run | test | test-sqlite | test-pg | lint | fmt | migrate | org NAME=… | bench"
@@ -38,18 +38,36 @@ org: sync migrate  ## make org NAME="My Shop": an organization with its four key
 	@if [ -z "$(NAME)" ]; then echo 'Usage: make org NAME="My Shop"'; exit 2; fi
 	@$(UV) run --no-sync kohort org create --name "$(NAME)"
 
-test: test-sqlite  ## The whole suite on SQLite, then on PostgreSQL when KOHORT_TEST_DATABASE_URL is set
-	@if [ -n "$$KOHORT_TEST_DATABASE_URL" ]; then \
-		$(MAKE) --no-print-directory test-pg; \
-	else \
-		echo "KOHORT_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped (make test-pg runs it)."; \
-	fi
+# With PostgreSQL, both passes run side by side: the suite waits on subprocesses, browsers and
+# sockets more than it computes, so two passes on two cores take little longer than one.
+# SQLite's output streams; PostgreSQL's is kept and printed whole after it. Either failing
+# (pytest's "no tests", exit 5, included) fails the target.
+test: sync browser  ## The whole suite on SQLite, and on PostgreSQL when KOHORT_TEST_DATABASE_URL is set
+	@if [ -z "$$KOHORT_TEST_DATABASE_URL" ]; then \
+		echo "KOHORT_TEST_DATABASE_URL is not set: the PostgreSQL pass is skipped (make test-pg runs it)."; \
+		$(MAKE) --no-print-directory pytest-sqlite; \
+		exit $$?; \
+	fi; \
+	log=$$(mktemp); \
+	echo "== the PostgreSQL pass runs alongside ($$KOHORT_TEST_DATABASE_URL), its output follows SQLite's =="; \
+	$(MAKE) --no-print-directory pytest-pg >"$$log" 2>&1 & pg=$$!; \
+	$(MAKE) --no-print-directory pytest-sqlite; sqlite=$$?; \
+	wait $$pg; postgres=$$?; \
+	cat "$$log"; rm -f "$$log"; \
+	echo "SQLite pass: exit $$sqlite; PostgreSQL pass: exit $$postgres"; \
+	[ $$sqlite = 0 ] && [ $$postgres = 0 ]
 
-test-sqlite: sync browser
+test-sqlite: sync browser  ## Only the SQLite pass
+	@$(MAKE) --no-print-directory pytest-sqlite
+
+test-pg: sync browser  ## Only the PostgreSQL pass
+	@$(MAKE) --no-print-directory pytest-pg
+
+pytest-sqlite:
 	@echo "== test suite on SQLite =="
 	@env -u KOHORT_TEST_DATABASE_URL $(UV) run --no-sync pytest $(PYTEST_ARGS)
 
-test-pg: sync browser
+pytest-pg:
 	@echo "== test suite on PostgreSQL ($${KOHORT_TEST_DATABASE_URL:-$(PG_TEST_URL)}) =="
 	@KOHORT_TEST_DATABASE_URL=$${KOHORT_TEST_DATABASE_URL:-$(PG_TEST_URL)} $(UV) run --no-sync pytest $(PYTEST_ARGS)
 

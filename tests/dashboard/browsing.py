@@ -77,7 +77,9 @@ def watch(page: Page) -> list[str]:
 
 
 async def sign_in(page: Page, password: str = PASSWORD, email: str = EMAIL) -> None:
-    """On the sign-in page: fill the form and send it."""
+    """On the sign-in page: fill the form, send it and wait for the page it leads to (a click
+    returns once the navigation commits, before the new page is parsed)."""
     await page.get_by_label("E-mail").fill(email)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_load_state()
