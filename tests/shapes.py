@@ -161,7 +161,7 @@ EVENT_FIELDS = frozenset({"id", "type", "livemode", "organizationId", "createdAt
 
 ERROR_KEYS = {"type", "code", "message", "param", "requestId"}
 ERROR_TYPES = {
-    **dict.fromkeys((400, 404, 405, 408, 409, 413, 431), "invalid_request_error"),
+    **dict.fromkeys((400, 404, 405, 408, 409, 413, 415, 431), "invalid_request_error"),
     401: "authentication_error",
     403: "permission_error",
 }

@@ -16,6 +16,7 @@ _DESCRIPTIONS = {
     408: "The request body did not arrive within KOHORT_BODY_TIMEOUT_SECONDS (REQUEST_TIMEOUT).",
     409: "Conflict: a unique value already used, or an Idempotency-Key reused or in progress.",
     413: "The request body is larger than KOHORT_MAX_BODY_BYTES (REQUEST_TOO_LARGE).",
+    415: "The body's Content-Type is not one the operation takes (UNSUPPORTED_MEDIA_TYPE).",
     500: "Internal error; the answer carries the requestId to report.",
     503: "Not ready.",
 }

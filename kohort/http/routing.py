@@ -9,7 +9,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Depends, Header, Request
@@ -59,13 +59,18 @@ IDEMPOTENT = [Depends(idempotency_key_header)]
 
 
 class KohortRoute(APIRoute):
+    raw_body: ClassVar[bool] = False
+    """The body is JSON (whatever the Content-Type) and has no NUL; UploadRoute's is bytes."""
+
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         body_model = self.body_field.field_info.annotation if self.body_field else None
+        raw_body = self.raw_body
 
         async def route(request: Request) -> Response:
             request_id: str = request.state.request_id
             request.state.body_model = body_model
+            request.state.raw_body = raw_body
             _expand_without_brackets(request)
             try:
                 response = await _run(request, handler)
@@ -78,17 +83,26 @@ class KohortRoute(APIRoute):
         return route
 
 
+class UploadRoute(KohortRoute):
+    """A route whose body is a file as sent (an image): its Content-Type is kept for the
+    handler to check, its bytes may hold NULs; the rest is KohortRoute's."""
+
+    raw_body = True
+
+
 async def _run(request: Request, handler: Handler) -> Response:
     """A request with a body, or an idempotent one, is authenticated before its body is read
     (a stranger's upload is never read); the others inside their own transaction."""
     db: Database = request.app.state.db
-    _read_body_as_json(request)
+    if not request.state.raw_body:
+        _read_body_as_json(request)
     key = request.headers.get("idempotency-key")
     idempotent = key is not None and request.method == "POST"
     if idempotent or has_body(request.scope):
         request.state.auth = await authenticate_request(request, db)
     body = await request.body()
-    if _NUL.search(body) or "%00" in request.url.query or "\x00" in request.scope["path"]:
+    nul_in_body = not request.state.raw_body and _NUL.search(body) is not None
+    if nul_in_body or "%00" in request.url.query or "\x00" in request.scope["path"]:
         raise _nul_error()
     if key is None or request.method != "POST":
         return await _in_transaction(request, handler, db, None)

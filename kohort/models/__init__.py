@@ -4,6 +4,7 @@ from kohort.models.analytics_day import AnalyticsDay
 from kohort.models.api_key import ApiKey
 from kohort.models.audit_entry import AuditEntry
 from kohort.models.base import Base
+from kohort.models.brand_asset import BrandAsset
 from kohort.models.checkout_session import CheckoutSession
 from kohort.models.customer import Customer
 from kohort.models.dashboard_session import DashboardSession
@@ -30,6 +31,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "BrandAsset",
     "CheckoutSession",
     "Customer",
     "DashboardSession",

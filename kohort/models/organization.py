@@ -1,10 +1,11 @@
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kohort.models.base import Base, Percent
+from kohort.models.base import Base, JSONDocument, Percent
 
 
 class Organization(Base):
@@ -33,5 +34,17 @@ class Organization(Base):
     payout_debtor_iban_encrypted: Mapped[str | None] = mapped_column(Text)
     payout_debtor_iban_masked: Mapped[str | None] = mapped_column(String(64))
     payout_debtor_bic: Mapped[str | None] = mapped_column(String(11))
+    brand_display_name: Mapped[str | None] = mapped_column(String(80))
+    """The name shoppers read (share page, widget, e-mails); None: from_email_name, else name."""
+    brand_logo_url: Mapped[str | None] = mapped_column(String(2048))
+    """An https logo the shop hosts; brand_logo_asset_id instead when uploaded to Kohort."""
+    brand_logo_asset_id: Mapped[str | None] = mapped_column(String(32))
+    brand_social_image_url: Mapped[str | None] = mapped_column(String(2048))
+    """The picture of link previews (Open Graph); or the uploaded brand_social_image_asset_id."""
+    brand_social_image_asset_id: Mapped[str | None] = mapped_column(String(32))
+    brand_color: Mapped[str | None] = mapped_column(String(7))
+    """`#RRGGBB`; None: Kohort's green. The text on it and the accent are derived (brand/)."""
+    share_messages: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    """Per language (`en`, `fr`…), the shop's own share message with its placeholders."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

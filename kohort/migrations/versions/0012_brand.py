@@ -1,0 +1,70 @@
+"""The shop's brand: what shoppers see of it on the share page, the widget and the e-mails
+(organizations.brand_*, share_messages), and the images it uploads (brand_assets).
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-02 16:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0012"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("organizations") as batch:
+        batch.add_column(sa.Column("brand_display_name", sa.String(length=80), nullable=True))
+        for name in ("logo", "social_image"):
+            batch.add_column(sa.Column(f"brand_{name}_url", sa.String(length=2048), nullable=True))
+            batch.add_column(
+                sa.Column(f"brand_{name}_asset_id", sa.String(length=32), nullable=True)
+            )
+        batch.add_column(sa.Column("brand_color", sa.String(length=7), nullable=True))
+        batch.add_column(sa.Column("share_messages", JSON, nullable=True))
+    op.create_table(
+        "brand_assets",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("organization_id", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("content_type", sa.String(length=32), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_brand_assets_organization_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_brand_assets")),
+    )
+    op.create_index(
+        "ix_brand_assets_organization_id_kind_created_at",
+        "brand_assets",
+        ["organization_id", "kind", "created_at"],
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_brand_assets_organization_id_kind_created_at", table_name="brand_assets")
+    op.drop_table("brand_assets")
+    with op.batch_alter_table("organizations") as batch:
+        for column in (
+            "share_messages",
+            "brand_color",
+            "brand_social_image_asset_id",
+            "brand_social_image_url",
+            "brand_logo_asset_id",
+            "brand_logo_url",
+            "brand_display_name",
+        ):
+            batch.drop_column(column)
