@@ -58,6 +58,7 @@ from kohort.organization.endpoints import router as organization_router
 from kohort.payment_intent.endpoints import router as payment_intent_router
 from kohort.payout.endpoints import router as payout_router
 from kohort.payout_batch.endpoints import router as payout_batch_router
+from kohort.share.counting import Window
 from kohort.share.endpoints import error_page as share_error_page
 from kohort.share.endpoints import router as share_router
 from kohort.test_helpers.endpoints import router as test_helpers_router
@@ -135,6 +136,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return render_error(from_validation_error(exc), _request_id(request))
 
 
+SHARE_EVENTS_PER_MINUTE = 60
+"""Share page views and share actions counted per address and minute (kohort/share/counting)."""
 YOUNG_COLLECTION_THRESHOLD = 10_000
 """Objects allocated (net) between two young collections; Python's default is 700."""
 
@@ -182,6 +185,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.db = db
     app.state.key_cache = KeyCache(ttl=settings.key_cache_seconds)
+    app.state.share_window = Window(limit=SHARE_EVENTS_PER_MINUTE, seconds=60)
     app.state.settings = settings
     app.add_middleware(
         BodyLimitMiddleware,

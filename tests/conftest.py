@@ -13,12 +13,14 @@ import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
+from playwright.async_api import Browser, async_playwright
 from sqlalchemy import make_url
 
 from kohort import migrations
 from kohort.config import Settings
 from kohort.db import Database, create_database
 from kohort.main import create_app
+from tests.dashboard.browsing import CHROMIUM
 from tests.factories import Org, make_organization
 from tests.serve import server  # noqa: F401  (a fixture: `kohort serve` in a subprocess)
 
@@ -101,6 +103,15 @@ async def org(db: Database) -> Org:
 @pytest.fixture
 async def other_org(db: Database) -> Org:
     return await make_organization(db, name="Other Shop")
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's chromium, headless (tests using it are marked `browsing.needs_chromium`)."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        await launched.close()
 
 
 @pytest.fixture

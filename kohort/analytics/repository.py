@@ -6,7 +6,7 @@ row, the same SQL on SQLite and PostgreSQL, right across daylight-saving changes
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from kohort.models import Order, Organization, PaymentGroup, Payout
+from kohort.models import Order, Organization, PaymentGroup, Payout, ShareCount
 
 CANCELED = "CANCELED"
 COMPLETED = "COMPLETED"
@@ -406,3 +406,19 @@ async def changes(
     ).where(_scoped(PaymentGroup, organization_id, livemode), PaymentGroup.updated_at >= since)
     rows: Sequence[Any] = (await session.execute(orders.union_all(groups))).all()
     return rows
+
+
+async def share_days(
+    session: AsyncSession, *, organization_id: str, livemode: bool, start: date, end: date
+) -> list[tuple[date, str, int]]:
+    """(day, channel, count) of the share counts of the local days in [start, end)."""
+    stmt = (
+        select(ShareCount.day, ShareCount.channel, func.sum(ShareCount.count))
+        .where(
+            _scoped(ShareCount, organization_id, livemode),
+            ShareCount.day >= start,
+            ShareCount.day < end,
+        )
+        .group_by(ShareCount.day, ShareCount.channel)
+    )
+    return [(day, channel, int(count)) for day, channel, count in (await session.execute(stmt))]

@@ -45,6 +45,18 @@ class Funnel(ResponseModel):
     completed: AmountFigure = Field(description="Of those, the groups now COMPLETED.")
 
 
+class Shares(ResponseModel):
+    """The share surfaces (share page, invite page, thank-you widget) and their actions, on the
+    local days of the period (kohort/share/counting.py: views by people, not link previews)."""
+
+    shown: AmountFigure = Field(description="Times a share surface was shown.")
+    shared: AmountFigure = Field(description="Share actions tapped (any channel).")
+    by_channel: dict[str, int] = Field(
+        description="Share actions of the period per channel: `whatsapp`, `sms`, `email`, "
+        "`telegram`, `copy` (the code or the link copied), `native` (the phone's share sheet)."
+    )
+
+
 class DayRead(ResponseModel):
     date: dt.date = Field(description="The local day (organization's time zone).")
     referred_revenue: int = Field(description="As `referredRevenue`, for the orders of the day.")
@@ -92,6 +104,7 @@ class AnalyticsRead(ResponseModel):
         description="participantsCount of the groups completed in the period ÷ their number."
     )
     funnel: Funnel
+    shares: Shares
     k_factor: RatioFigure = Field(
         description="Joining orders ÷ orders that opened a group, both registered in the "
         "period and not canceled."

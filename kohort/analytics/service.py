@@ -18,10 +18,12 @@ from kohort.analytics.schemas import (
     Funnel,
     Period,
     RatioFigure,
+    Shares,
     TopGroupRead,
 )
 from kohort.db import Database
 from kohort.errors import ValidationError
+from kohort.share.service import CHANNELS
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
 DEFAULT_PERIOD = "30d"
@@ -113,6 +115,22 @@ def _split(values: list[int], days: int) -> tuple[int, int]:
     return sum(values[days:]), sum(values[:days])
 
 
+def _shares(rows: list[tuple[date, str, int]], first: date) -> Shares:
+    """The share counts of both periods (`first`: the period's first day) as figures."""
+    shown, shared, channels = [0, 0], [0, 0], dict.fromkeys(CHANNELS, 0)
+    for day, channel, count in rows:
+        now = 1 if day >= first else 0
+        if channel.startswith("shown:"):
+            shown[now] += count
+        else:
+            shared[now] += count
+            if now:
+                channels[channel] = channels.get(channel, 0) + count
+    return Shares(
+        shown=amount(shown[1], shown[0]), shared=amount(shared[1], shared[0]), by_channel=channels
+    )
+
+
 async def analytics(
     session: AsyncSession,
     database: Database,
@@ -151,6 +169,9 @@ async def analytics(
         session, **scope, start=bounds[0], middle=bounds[n], end=bounds[-1]
     )
     pending = await repository.cashback_pending(session, **scope)
+    shares = await repository.share_days(
+        session, **scope, start=days.first - timedelta(days=n), end=days.last + timedelta(days=1)
+    )
     top = sorted(
         (group for day in each_day[n:] for group in day.top),
         key=lambda group: (-group[3], -group[4], group[0]),
@@ -185,6 +206,7 @@ async def analytics(
             joined=figure("joined"),
             completed=figure("opened_completed"),
         ),
+        shares=_shares(shares, days.first),
         k_factor=quotient("joins", "openings"),
         cashback_earned=figure("earned"),
         cashback_paid=amount(paid, paid_before),

@@ -21,6 +21,7 @@ from kohort.models.payment_group_settings import PaymentGroupSettings
 from kohort.models.payout import Payout
 from kohort.models.payout_batch import PayoutBatch
 from kohort.models.refund import Refund
+from kohort.models.share_count import ShareCount
 from kohort.models.user_token import UserToken
 from kohort.models.webhook_delivery import WebhookDelivery
 from kohort.models.webhook_endpoint import WebhookEndpoint
@@ -48,6 +49,7 @@ __all__ = [
     "Payout",
     "PayoutBatch",
     "Refund",
+    "ShareCount",
     "UserToken",
     "WebhookDelivery",
     "WebhookEndpoint",

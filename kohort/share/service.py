@@ -1,21 +1,29 @@
-"""What the share page shows of a group: its code, state, members count and levels, the shop,
-nothing about its members (no e-mail, no name)."""
+"""What the share page shows of a group: its code, state, members count and levels, the shop's
+brand, the share actions with their message and the invite link's QR code; of its members only
+the creator's first name, and only to the invited friend."""
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import quote, urlsplit
 
+import segno
 from babel.numbers import format_percent
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kohort.brand import service as brands
 from kohort.email.rendering import Formatter, zone
+from kohort.errors import ValidationError
 from kohort.group import repository as groups
 from kohort.group.cashback import next_level, round_half_up
 from kohort.group.ending import levels_of
 from kohort.ids import share_key
 from kohort.models import Order, Organization, PaymentGroup
+from kohort.share.rendering import translations
 
 MAX_CODE_LENGTH = 32
 """The longest share key stored (`payment_groups.share_key`)."""
@@ -38,6 +46,23 @@ class Level:
     """How many more members unlock it (0 once reached)."""
 
 
+CHANNELS = ("whatsapp", "sms", "email", "telegram", "copy", "native")
+"""The share actions, as counted (kohort/share/counting.py)."""
+VIEWS = ("member", "invite", "widget")
+_PLACEHOLDER = re.compile(r"\{(code|shop|best|link)\}")
+MAX_FIRST_NAME = 40
+
+
+@dataclass(frozen=True)
+class Brand:
+    shop: str
+    logo_url: str | None
+    social_image_url: str | None
+    color: str
+    text_color: str
+    accent_color: str
+
+
 @dataclass(frozen=True)
 class Shared:
     """A group as its share page shows it, texts formatted in `locale`."""
@@ -49,10 +74,24 @@ class Shared:
     max_participants: int
     levels: list[Level]
     next_level: Level | None
+    best: str | None
+    """The best cashback of the levels (`15 %`), or None without levels."""
     time_left: str
     ends: str
     shop: str
     website_url: str | None
+    website_host: str | None
+    first_name: str | None
+    """The creator's first name (the invited friend's view only)."""
+    brand: Brand
+    invite_url: str
+    message: str
+    """The share message: the shop's own for the language, else Kohort's, filled in."""
+    links: dict[str, str]
+    """Per channel of a plain link (whatsapp, sms, email, telegram), its href."""
+    qr: Markup
+    """The invite link as an inline SVG QR code."""
+    og: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -61,6 +100,41 @@ class Found:
     organization: Organization
     creator_locale: str | None
     currency: str
+    creator_first_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ShareEvent:
+    code: str
+    channel: str
+    view: str
+
+
+MAX_EVENT_BYTES = 1024
+
+
+def share_event(body: bytes) -> ShareEvent:
+    """A share action's beacon, checked: its JSON object of `code`, `channel`, `view`."""
+    if len(body) > MAX_EVENT_BYTES:
+        raise ValidationError(f"A share event is at most {MAX_EVENT_BYTES} bytes.")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("The body must be a JSON object.") from None
+    if not isinstance(data, dict):
+        raise ValidationError("The body must be a JSON object.")
+    code, channel, view = data.get("code"), data.get("channel"), data.get("view")
+    if not isinstance(code, str) or usable_code(code) is None:
+        raise ValidationError("code must be a share code.", param="code")
+    if channel not in CHANNELS:
+        raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}.", param="channel")
+    if view not in VIEWS:
+        raise ValidationError(f"view must be one of {', '.join(VIEWS)}.", param="view")
+    return ShareEvent(code=code, channel=str(channel), view=str(view))
+
+
+async def group_by_id(session: AsyncSession, group_id: str) -> PaymentGroup | None:
+    return await session.get(PaymentGroup, group_id)
 
 
 def usable_code(code: str) -> str | None:
@@ -83,7 +157,7 @@ async def find(session: AsyncSession, code: str) -> Found | None:
         return None
     creator_order = (
         await session.execute(
-            select(Order.locale, Order.currency)
+            select(Order.locale, Order.currency, Order.customer_first_name)
             .where(Order.payment_group_id == group.id, Order.customer_id == group.customer_id)
             .order_by(Order.created_at, Order.id)
             .limit(1)
@@ -94,6 +168,7 @@ async def find(session: AsyncSession, code: str) -> Found | None:
         organization=organization,
         creator_locale=creator_order.locale if creator_order else None,
         currency=creator_order.currency if creator_order else "EUR",
+        creator_first_name=creator_order.customer_first_name if creator_order else None,
     )
 
 
@@ -104,13 +179,50 @@ def _safe_url(url: str | None) -> str | None:
     return None
 
 
-def shared(found: Found, *, locale: str, now: datetime) -> Shared:
+def first_name(name: str | None) -> str | None:
+    """The first word of a first name, at most MAX_FIRST_NAME characters: no more of it."""
+    words = (name or "").split()
+    return words[0][:MAX_FIRST_NAME] if words else None
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """A share message with its placeholders replaced (never str.format: the text is the
+    shop's)."""
+    return _PLACEHOLDER.sub(lambda found: values[found.group(1)], template)
+
+
+def share_message(organization: Organization, locale: str, values: dict[str, str]) -> str:
+    own = (organization.share_messages or {}).get(locale.split("_")[0])
+    default = translations(locale).gettext(
+        "Join my group at {shop}: order with the code {code} and get up to {best} back. {link}"
+    )
+    return fill(own or default, values).strip()
+
+
+def _links(message: str, subject: str, invite_url: str) -> dict[str, str]:
+    without_link = " ".join(message.replace(invite_url, "").split())
+    return {
+        "whatsapp": f"https://wa.me/?text={quote(message)}",
+        "sms": f"sms:?&body={quote(message)}",
+        "email": f"mailto:?subject={quote(subject)}&body={quote(message)}",
+        "telegram": f"https://t.me/share/url?url={quote(invite_url)}&text={quote(without_link)}",
+    }
+
+
+def _qr(invite_url: str, title: str, color: str) -> Markup:
+    code = segno.make(invite_url, error="m")
+    svg = code.svg_inline(scale=5, title=title, dark="#000", light="#fff", omitsize=True)
+    return Markup(svg.replace("<svg ", '<svg role="img" class="qr" ', 1))
+
+
+def shared(found: Found, *, locale: str, now: datetime, base_url: str, invite: bool) -> Shared:
     group, organization = found.group, found.organization
     fmt = Formatter(
         locale=locale, timezone=zone(organization.timezone), currency=found.currency, now=now
     )
     discount_type = str(group.settings.get("discountType"))
     participants = group.participants_count
+    _ = translations(locale).gettext
 
     def value(amount: Decimal) -> str:
         if discount_type == "PERCENTAGE":
@@ -129,8 +241,39 @@ def shared(found: Found, *, locale: str, now: datetime) -> Shared:
         for lv in ordered
     ]
     upcoming = next((lv for lv, raw in zip(levels, ordered, strict=True) if raw == ahead), None)
+    best = value(max(lv.value for lv in ordered)) if ordered else None
     ended = group.completed_at or group.canceled_at or group.expires_at
     status = _STATUS.get(group.status, "canceled")
+    shop = brands.shop_name(organization)
+    website = _safe_url(organization.website_url)
+    invite_url = f"{base_url}/r/{quote(group.share_id)}?invite=1"
+    values = {"code": group.share_id, "shop": shop, "best": best or "", "link": invite_url}
+    message = share_message(organization, locale, values)
+    name = first_name(found.creator_first_name)
+    if name:
+        title = _("%(name)s invited you to %(shop)s") % {"name": name, "shop": shop}
+    else:
+        title = _("You are invited to %(shop)s") % {"shop": shop}
+    if best:
+        offer = {"code": group.share_id, "best": best}
+        description = _("Order with the code %(code)s and get up to %(best)s back.") % offer
+    else:
+        description = _("Order with the code %(code)s.") % {"code": group.share_id}
+    color = organization.brand_color or brands.DEFAULT_COLOR
+    brand = Brand(
+        shop=shop,
+        logo_url=brands.logo_url(organization, base_url),
+        social_image_url=brands.social_image_url(organization, base_url),
+        color=color,
+        text_color=brands.text_color(color),
+        accent_color=brands.accent_color(color),
+    )
+    image = brand.social_image_url or brand.logo_url
+    og = {"og:type": "website", "og:site_name": shop, "og:title": title}
+    og |= {"og:description": description, "og:url": invite_url}
+    if image:
+        og["og:image"] = image
+    og["twitter:card"] = "summary_large_image" if brand.social_image_url else "summary"
     return Shared(
         code=group.share_id,
         livemode=group.livemode,
@@ -139,8 +282,17 @@ def shared(found: Found, *, locale: str, now: datetime) -> Shared:
         max_participants=group.max_participants,
         levels=levels,
         next_level=upcoming if ahead is not None else None,
+        best=best,
         time_left=fmt.time_left(group.expires_at),
         ends=fmt.moment(group.expires_at if status == "open" else ended),
-        shop=organization.from_email_name or organization.name,
-        website_url=_safe_url(organization.website_url),
+        shop=shop,
+        website_url=website,
+        website_host=urlsplit(website).hostname if website else None,
+        first_name=name if invite else None,
+        brand=brand,
+        invite_url=invite_url,
+        message=message,
+        links=_links(message, title, invite_url),
+        qr=_qr(invite_url, _("QR code of the invite link"), color),
+        og=og,
     )

@@ -8,24 +8,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from playwright.async_api import Browser, async_playwright
 
 from kohort.dashboard_user import service
 from kohort.db import Database
-from tests.dashboard.browsing import CHROMIUM
 from tests.factories import Org
 
 ORIGIN = "http://kohort.test"
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    """Debian's chromium, headless (tests using it are marked `browsing.needs_chromium`)."""
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The shop's brand: what shoppers see of it on the share page, the widget and the e-mails
-(organizations.brand_*, share_messages), and the images it uploads (brand_assets).
+(organizations.brand_*, share_messages), the images it uploads (brand_assets), and how often
+share surfaces are shown and share actions tapped (share_counts).
 
 Revision ID: 0012
 Revises: 0011
@@ -53,8 +54,36 @@ def upgrade() -> None:
         ["organization_id", "kind", "created_at"],
     )
 
+    op.create_table(
+        "share_counts",
+        sa.Column("payment_group_id", sa.String(length=32), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("channel", sa.String(length=24), nullable=False),
+        sa.Column("organization_id", sa.String(length=32), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_share_counts_organization_id_organizations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["payment_group_id"],
+            ["payment_groups.id"],
+            name=op.f("fk_share_counts_payment_group_id_payment_groups"),
+        ),
+        sa.PrimaryKeyConstraint("payment_group_id", "day", "channel", name=op.f("pk_share_counts")),
+    )
+    op.create_index(
+        "ix_share_counts_organization_id_livemode_day",
+        "share_counts",
+        ["organization_id", "livemode", "day"],
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_share_counts_organization_id_livemode_day", table_name="share_counts")
+    op.drop_table("share_counts")
     op.drop_index("ix_brand_assets_organization_id_kind_created_at", table_name="brand_assets")
     op.drop_table("brand_assets")
     with op.batch_alter_table("organizations") as batch:
