@@ -65,6 +65,8 @@ from kohort.test_helpers.endpoints import router as test_helpers_router
 from kohort.webhook.endpoints import deliveries_router as webhook_deliveries_router
 from kohort.webhook.endpoints import events_router as webhook_events_router
 from kohort.webhook.endpoints import router as webhook_router
+from kohort.widget.endpoints import public as widget_public_router
+from kohort.widget.endpoints import router as widget_router
 from kohort.withdrawal.endpoints import error_page as withdrawal_error_page
 from kohort.withdrawal.endpoints import router as withdrawal_router
 from kohort.worker import Worker
@@ -138,6 +140,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 SHARE_EVENTS_PER_MINUTE = 60
 """Share page views and share actions counted per address and minute (kohort/share/counting)."""
+WIDGET_READS_PER_MINUTE = 120
+"""`GET /widget/order` per address and minute (a widget polls about ten times)."""
 YOUNG_COLLECTION_THRESHOLD = 10_000
 """Objects allocated (net) between two young collections; Python's default is 700."""
 
@@ -186,6 +190,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.db = db
     app.state.key_cache = KeyCache(ttl=settings.key_cache_seconds)
     app.state.share_window = Window(limit=SHARE_EVENTS_PER_MINUTE, seconds=60)
+    app.state.widget_window = Window(limit=WIDGET_READS_PER_MINUTE, seconds=60)
     app.state.settings = settings
     app.add_middleware(
         BodyLimitMiddleware,
@@ -206,6 +211,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         organization_router,
         brand_router,
         brand_uploads_router,
+        widget_router,
         group_settings_router,
         api_key_router,
         audit_router,
@@ -227,6 +233,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         withdrawal_router,
         share_router,
         brand_assets_router,
+        widget_public_router,
     ):
         app.include_router(router)
     for pages in (

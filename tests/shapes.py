@@ -164,6 +164,7 @@ ERROR_TYPES = {
     **dict.fromkeys((400, 404, 405, 408, 409, 413, 415, 431), "invalid_request_error"),
     401: "authentication_error",
     403: "permission_error",
+    429: "rate_limit_error",
 }
 IDEMPOTENCY_CODES = {"IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_REQUEST_IN_PROGRESS"}
 

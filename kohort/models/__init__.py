@@ -25,6 +25,7 @@ from kohort.models.share_count import ShareCount
 from kohort.models.user_token import UserToken
 from kohort.models.webhook_delivery import WebhookDelivery
 from kohort.models.webhook_endpoint import WebhookEndpoint
+from kohort.models.widget_secret import WidgetSecret
 from kohort.models.withdrawal_token import WithdrawalToken
 
 __all__ = [
@@ -53,5 +54,6 @@ __all__ = [
     "UserToken",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WidgetSecret",
     "WithdrawalToken",
 ]

@@ -29,6 +29,7 @@ from kohort.organization.schemas import (
     OrganizationRead,
     OrganizationUpdate,
 )
+from kohort.widget import service as widgets
 
 _AUDITED = (
     "name",
@@ -95,6 +96,7 @@ async def create_organization(
     session.add(organization)
     await session.flush()
     await group_settings.create_default_settings(session, organization_id=organization.id)
+    await widgets.create_secrets(session, organization_id=organization.id)
     keys: dict[str, str] = {}
     for livemode in (False, True):
         for key_type in (SECRET, PUBLISHABLE):

@@ -126,11 +126,16 @@ def share_event(body: bytes) -> ShareEvent:
     code, channel, view = data.get("code"), data.get("channel"), data.get("view")
     if not isinstance(code, str) or usable_code(code) is None:
         raise ValidationError("code must be a share code.", param="code")
-    if channel not in CHANNELS:
-        raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}.", param="channel")
+    if channel not in CHANNELS and channel != "shown":
+        choices = ", ".join((*CHANNELS, "shown"))
+        raise ValidationError(f"channel must be one of {choices}.", param="channel")
     if view not in VIEWS:
         raise ValidationError(f"view must be one of {', '.join(VIEWS)}.", param="view")
-    return ShareEvent(code=code, channel=str(channel), view=str(view))
+    if channel == "shown" and view != "widget":
+        raise ValidationError("channel shown is the widget's: the pages count their own views.")
+    return ShareEvent(
+        code=code, channel="shown:widget" if channel == "shown" else str(channel), view=str(view)
+    )
 
 
 async def group_by_id(session: AsyncSession, group_id: str) -> PaymentGroup | None:
@@ -152,6 +157,12 @@ async def find(session: AsyncSession, code: str) -> Found | None:
     group = (await session.execute(stmt)).scalar_one_or_none()
     if group is None:
         return None
+    return await about(session, group)
+
+
+async def about(session: AsyncSession, group: PaymentGroup) -> Found | None:
+    """What the share surfaces need beside the group: its shop, its creator's order's locale,
+    currency and first name."""
     organization = await session.get(Organization, group.organization_id)
     if organization is None:
         return None
@@ -170,6 +181,31 @@ async def find(session: AsyncSession, code: str) -> Found | None:
         currency=creator_order.currency if creator_order else "EUR",
         creator_first_name=creator_order.customer_first_name if creator_order else None,
     )
+
+
+def widget_texts(locale: str, *, time_left: str) -> dict[str, str]:
+    """The thank-you widget's words in `locale`."""
+    _ = translations(locale).gettext
+    return {
+        "title": _("Share your code: the more friends order with it, the more you get back"),
+        "codeLabel": _("Your code"),
+        "copy": _("Copy"),
+        "copyLink": _("Copy the link"),
+        "share": _("Share…"),
+        "copied": _("Copied."),
+        "copyFailed": _("Could not copy: select the text and copy it."),
+        "close": _("Close"),
+        "timeLeft": _("The offer ends in %(time)s.") % {"time": time_left},
+        "email": _("E-mail"),
+        "sms": _("SMS"),
+        "reached": _("Reached"),
+    }
+
+
+def rung_text(locale: str, members: int, amount: str) -> str:
+    return translations(locale).ngettext(
+        "%(count)s member: you get %(amount)s", "%(count)s members: you get %(amount)s", members
+    ) % {"count": members, "amount": amount}
 
 
 def _safe_url(url: str | None) -> str | None:

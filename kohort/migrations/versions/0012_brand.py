@@ -1,13 +1,17 @@
 """The shop's brand: what shoppers see of it on the share page, the widget and the e-mails
 (organizations.brand_*, share_messages), the images it uploads (brand_assets), and how often
-share surfaces are shown and share actions tapped (share_counts).
+share surfaces are shown and share actions tapped (share_counts); the thank-you widget's
+secrets (widget_secrets, one per organization and mode, made for the existing ones here).
 
 Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-02 16:00:00.000000
 """
 
+import base64
+import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -80,8 +84,44 @@ def upgrade() -> None:
         ["organization_id", "livemode", "day"],
     )
 
+    widget_secrets = op.create_table(
+        "widget_secrets",
+        sa.Column("organization_id", sa.String(length=32), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("secret", sa.String(length=128), nullable=False),
+        sa.Column("previous_secret", sa.String(length=128), nullable=True),
+        sa.Column("previous_secret_expires_at", sa.DateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_widget_secrets_organization_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("organization_id", "livemode", name=op.f("pk_widget_secrets")),
+    )
+    now = datetime.now(UTC).replace(tzinfo=None)
+    organizations = op.get_bind().execute(sa.text("SELECT id FROM organizations")).scalars()
+    rows = [
+        {
+            "organization_id": organization_id,
+            "livemode": livemode,
+            "secret": "wgs_"
+            + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("="),
+            "previous_secret": None,
+            "previous_secret_expires_at": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for organization_id in list(organizations)
+        for livemode in (False, True)
+    ]
+    if rows:
+        op.bulk_insert(widget_secrets, rows)
+
 
 def downgrade() -> None:
+    op.drop_table("widget_secrets")
     op.drop_index("ix_share_counts_organization_id_livemode_day", table_name="share_counts")
     op.drop_table("share_counts")
     op.drop_index("ix_brand_assets_organization_id_kind_created_at", table_name="brand_assets")

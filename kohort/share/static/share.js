@@ -15,7 +15,7 @@
     var shareCode = document.body.getAttribute("data-code");
     if (!shareCode || !navigator.sendBeacon) { return; }
     var body = JSON.stringify({ code: shareCode, channel: channel, view: view });
-    navigator.sendBeacon("/share-events", new Blob([body], { type: "application/json" }));
+    navigator.sendBeacon("/share-events", new Blob([body], { type: "text/plain" }));
   }
 
   document.querySelectorAll("[data-copy]").forEach(function (button) {
