@@ -34,7 +34,7 @@
     return node;
   }
 
-  var CSS = ":host{all:initial;display:block}" +
+  var CSS = ":host{all:initial!important;display:block!important}" +
     "*{box-sizing:border-box}" +
     ".box{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1b1d21;background:#fff;" +
     "border:1px solid #d5d8dd;border-radius:12px;max-width:30rem;margin:1rem auto;overflow:hidden;text-align:left}" +
