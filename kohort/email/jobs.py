@@ -22,6 +22,7 @@ from kohort.config import Settings
 from kohort.dashboard_user.tokens import link as user_link
 from kohort.db import Database
 from kohort.email import repository, sending
+from kohort.email.branding import branding
 from kohort.email.rendering import Formatter, Rendered, compose, render, render_dashboard, zone
 from kohort.email.service import (
     CASHBACK_AVAILABLE,
@@ -204,19 +205,21 @@ def shopper_context(
     now: datetime,
 ) -> dict[str, Any]:
     """What a shopper's message is rendered with: its facts (and links), the shop's name as
-    sender, the share link, money and dates in the reader's language and the shop's timezone
-    (the dashboard's previews use it too)."""
+    sender, the share link, the brand (logo, colours, share buttons), money and dates in the
+    reader's language and the shop's timezone (the dashboard's previews use it too)."""
+    fmt = Formatter(
+        locale=locale,
+        timezone=zone(shop.timezone),
+        currency=str(data.get("currency") or "EUR"),
+        now=now,
+    )
     return {
         **data,
         "shop_name": one_line(shop.from_email_name or shop.name),
         "livemode": livemode,
         "share_url": f"{settings.base_url}/r/{data.get('code', '')}",
-        "fmt": Formatter(
-            locale=locale,
-            timezone=zone(shop.timezone),
-            currency=str(data.get("currency") or "EUR"),
-            now=now,
-        ),
+        "brand": branding(settings.base_url, shop, data, locale, fmt),
+        "fmt": fmt,
     }
 
 

@@ -170,6 +170,8 @@ def _group_facts(group: PaymentGroup, data: dict[str, Any], order: Order) -> dic
         "amount": order.amount,
         "currency": order.currency,
         "levels": [_level(discount_type, level, order.amount) for level in levels],
+        "discountType": discount_type,
+        "bestValue": f"{max(level.value for level in levels):f}" if levels else None,
         "level": _level(discount_type, level_reached(levels, participants), order.amount),
         "nextLevel": _level(discount_type, next_level(levels, participants), order.amount),
     }

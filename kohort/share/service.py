@@ -227,6 +227,15 @@ def fill(template: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda found: values[found.group(1)], template)
 
 
+def invite_url(base_url: str, code: str) -> str:
+    return f"{base_url}/r/{quote(code)}?invite=1"
+
+
+def invitation(shop: str, locale: str) -> str:
+    """The invitation's title without a name (an e-mail's subject for a friend)."""
+    return translations(locale).gettext("You are invited to %(shop)s") % {"shop": shop}
+
+
 def share_message(organization: Organization, locale: str, values: dict[str, str]) -> str:
     own = (organization.share_messages or {}).get(locale.split("_")[0])
     default = translations(locale).gettext(
@@ -235,7 +244,8 @@ def share_message(organization: Organization, locale: str, values: dict[str, str
     return fill(own or default, values).strip()
 
 
-def _links(message: str, subject: str, invite_url: str) -> dict[str, str]:
+def share_links(message: str, subject: str, invite_url: str) -> dict[str, str]:
+    """Per channel of a plain link (whatsapp, sms, email, telegram), its href."""
     without_link = " ".join(message.replace(invite_url, "").split())
     return {
         "whatsapp": f"https://wa.me/?text={quote(message)}",
@@ -282,14 +292,14 @@ def shared(found: Found, *, locale: str, now: datetime, base_url: str, invite: b
     status = _STATUS.get(group.status, "canceled")
     shop = brands.shop_name(organization)
     website = _safe_url(organization.website_url)
-    invite_url = f"{base_url}/r/{quote(group.share_id)}?invite=1"
-    values = {"code": group.share_id, "shop": shop, "best": best or "", "link": invite_url}
+    link = invite_url(base_url, group.share_id)
+    values = {"code": group.share_id, "shop": shop, "best": best or "", "link": link}
     message = share_message(organization, locale, values)
     name = first_name(found.creator_first_name)
     if name:
         title = _("%(name)s invited you to %(shop)s") % {"name": name, "shop": shop}
     else:
-        title = _("You are invited to %(shop)s") % {"shop": shop}
+        title = invitation(shop, locale)
     if best:
         offer = {"code": group.share_id, "best": best}
         description = _("Order with the code %(code)s and get up to %(best)s back.") % offer
@@ -306,7 +316,7 @@ def shared(found: Found, *, locale: str, now: datetime, base_url: str, invite: b
     )
     image = brand.social_image_url or brand.logo_url
     og = {"og:type": "website", "og:site_name": shop, "og:title": title}
-    og |= {"og:description": description, "og:url": invite_url}
+    og |= {"og:description": description, "og:url": link}
     if image:
         og["og:image"] = image
     og["twitter:card"] = "summary_large_image" if brand.social_image_url else "summary"
@@ -326,9 +336,9 @@ def shared(found: Found, *, locale: str, now: datetime, base_url: str, invite: b
         website_host=urlsplit(website).hostname if website else None,
         first_name=name if invite else None,
         brand=brand,
-        invite_url=invite_url,
+        invite_url=link,
         message=message,
-        links=_links(message, title, invite_url),
-        qr=_qr(invite_url, _("QR code of the invite link"), color),
+        links=share_links(message, title, link),
+        qr=_qr(link, _("QR code of the invite link"), color),
         og=og,
     )
