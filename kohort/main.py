@@ -23,6 +23,7 @@ from kohort.config import Settings, get_settings
 from kohort.customer.endpoints import router as customer_router
 from kohort.dashboard import account as dashboard_account
 from kohort.dashboard import audit_log as dashboard_audit_log
+from kohort.dashboard import brand as dashboard_brand
 from kohort.dashboard import developers as dashboard_developers
 from kohort.dashboard import emails as dashboard_emails
 from kohort.dashboard import endpoints as dashboard
@@ -242,6 +243,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         dashboard_groups.router,
         dashboard_orders.router,
         dashboard_program.router,
+        dashboard_brand.router,
         dashboard_developers.router,
         dashboard_payouts.router,
         dashboard_emails.router,

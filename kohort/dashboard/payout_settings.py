@@ -2,7 +2,7 @@
 (test mode: its fixed, simulated account), changed by an owner in live mode through
 `PATCH /organizations/{id}`'s schema and service (refusals and audit record included)."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,12 +14,14 @@ from kohort.dashboard.endpoints import actor, db_of, html, redirect, settings_of
 from kohort.dashboard.guard import signed_in
 from kohort.dashboard_user import service as permissions
 from kohort.errors import AppError
+from kohort.http.schemas import RequestModel
 from kohort.http.validation import from_validation_error
 from kohort.organization import service as organizations
 from kohort.organization.errors import LiveKeyRequiredError
 from kohort.organization.schemas import OrganizationRead, OrganizationUpdate, PayoutMethod
 
 router = APIRouter(include_in_schema=False)
+Schema = TypeVar("Schema", bound=RequestModel)
 METHODS: tuple[PayoutMethod, ...] = ("sepa_transfer", "stripe_refund")
 FIELDS = (
     "payoutMethod",
@@ -55,11 +57,14 @@ def changes_of(form: FormData) -> dict[str, Any]:
     return body
 
 
-def validated(body: dict[str, Any]) -> tuple[OrganizationUpdate | None, dict[str, str]]:
-    """The body checked by the API's schema; else, for each field, the API's message
+def validated(
+    body: dict[str, Any],
+    schema: type[Schema] = OrganizationUpdate,  # type: ignore[assignment]
+) -> tuple[Schema | None, dict[str, str]]:
+    """The body checked by the API's `schema`; else, for each field, the API's message
     without its `Invalid request: {field}: ` lead (the page shows it next to the field)."""
     try:
-        return OrganizationUpdate.model_validate(body), {}
+        return schema.model_validate(body), {}
     except PydanticValidationError as exc:
         messages: dict[str, str] = {}
         for error in exc.errors():

@@ -4,6 +4,7 @@ request bodies (pure ASGI)."""
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,6 +25,8 @@ from kohort.ids import new_request_id
 log = logging.getLogger("kohort.request")
 
 PAGE_PREFIXES = ("/w/", "/r/", "/dashboard/")
+UPLOAD_PAGES = re.compile(r"/dashboard/o/[^/]+/brand")
+"""Pages whose form carries a file (the brand's images): the API's body limit, not a page's."""
 PageFor = Callable[[Scope, int], Response | None]
 LINGER_S = 1.0
 CLIENT_CLOSED = 499
@@ -105,7 +108,8 @@ def has_body(scope: Scope) -> bool:
 
 
 class BodyLimitMiddleware:
-    """A request body over `max_bytes` (`max_page_bytes` under /w/ and /r/) is refused with
+    """A request body over `max_bytes` (`max_page_bytes` under /w/, /r/ and /dashboard/, the
+    Brand page aside: its form carries images) is refused with
     413, at once when its Content-Length says so, else as soon as it passes the limit; one
     not complete `timeout` seconds after the headers, with 408. The refusal is the envelope
     (a page under /w/ and /r/), sent at once whatever the app does next; it closes the
@@ -141,7 +145,9 @@ class BodyLimitMiddleware:
             scope,
             receive,
             send,
-            limit=self.max_page_bytes if page else self.max_bytes,
+            limit=self.max_bytes
+            if not page or UPLOAD_PAGES.fullmatch(scope["path"])
+            else self.max_page_bytes,
             page_for=self.page_for if page else None,
             deadline=deadline,
             timeout=self.timeout,
