@@ -71,6 +71,14 @@ async def overview(organization_id: str, request: Request) -> Response:
         ),
         "day": lambda value: format_date(value, "medium", locale=locale),
         "query": request.url.query,
+        "channel_names": {
+            "whatsapp": "WhatsApp",
+            "sms": translate(locale, "SMS"),
+            "email": translate(locale, "E-mail"),
+            "telegram": "Telegram",
+            "copy": translate(locale, "copied"),
+            "native": translate(locale, "share sheet"),
+        },
     }
     if figures is not None:
         days = figures.daily
