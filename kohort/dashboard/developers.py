@@ -34,15 +34,16 @@ from kohort.dashboard.developer_pages import (
     text,
     writer,
 )
-from kohort.dashboard.endpoints import actor, db_of, html, redirect
+from kohort.dashboard.endpoints import actor, db_of, html, redirect, settings_of
 from kohort.dashboard.errors import PageNotFound
 from kohort.dashboard.guard import Page, signed_in
 from kohort.dashboard.rendering import translate
 from kohort.errors import AppError, NotFoundError
 from kohort.http.auth import forget_key
 from kohort.http.commit import run_after_commit
-from kohort.models import ApiKey
+from kohort.models import ApiKey, WidgetSecret
 from kohort.organization import repository as organizations
+from kohort.widget import service as widgets
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,6 +56,7 @@ async def _keys_page(
     issued: api_keys.IssuedKey | None = None,
     error: str | None = None,
     values: Mapping[str, Any] | None = None,
+    widget_secret: WidgetSecret | None = None,
 ) -> Response:
     organization_id = page.current.organization_id if page.current else ""
     key_type = request.query_params.get("type", "")
@@ -79,6 +81,13 @@ async def _keys_page(
         error=error or list_error,
         values=values or {},
         max_hours=MAX_OVERLAP_HOURS,
+        widget_secret=widget_secret,
+        now=clock.now(),
+        base_url=settings_of(request).base_url,
+        publishable=next(
+            (key.preview for key in (keys.rows if keys else []) if key.type == "PUBLISHABLE"),
+            None,
+        ),
     )
     status = 400 if error or list_error else 200
     return html("developers.html", page.locale, context, status)
@@ -89,6 +98,31 @@ async def keys_page(organization_id: str, request: Request) -> Response:
     async with db_of(request).write() as session:
         page = await signed_in(session, request, organization_id=organization_id)
         return await _keys_page(session, request, page)
+
+
+@router.post(BASE + "/widget-secret")
+async def reveal_widget_secret(organization_id: str, request: Request) -> Response:
+    """The mode's widget secret, on this answer only (as `GET …/widget-secret`)."""
+    form = await request.form()
+    async with db_of(request).write() as session:
+        page = await writer(request, organization_id, form, session)
+        stored = await widgets.get_secret(
+            session, organization_id=organization_id, livemode=page.livemode
+        )
+        return await _keys_page(session, request, page, widget_secret=stored)
+
+
+@router.post(BASE + "/widget-secret/roll")
+async def roll_widget_secret(organization_id: str, request: Request) -> Response:
+    """A new widget secret, shown on this answer; tokens of the old one work 24 hours more."""
+    form = await request.form()
+    async with db_of(request).write() as session:
+        page = await writer(request, organization_id, form, session)
+        stored = await widgets.get_secret(
+            session, organization_id=organization_id, livemode=page.livemode
+        )
+        await widgets.roll_secret(session, stored, actor=actor(request, page))
+        return await _keys_page(session, request, page, widget_secret=stored)
 
 
 @router.post(BASE + "/keys")
