@@ -45,6 +45,7 @@ async def seed(server: Server) -> tuple[dict[str, Any], dict[str, Any]]:
 
 async def fits(page: Page, name: str) -> None:
     """Nothing wider than the phone's screen; a screenshot to look at."""
+    await page.wait_for_load_state("load")  # the stylesheet in: a page parsed without it is wider
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
     await page.screenshot(path=str(SHOTS / f"orders-{name}.png"), full_page=True)
 

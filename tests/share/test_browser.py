@@ -54,6 +54,7 @@ async def branded_group(server: Server) -> dict[str, str]:
 
 
 async def fits(page: Page, name: str) -> None:
+    await page.wait_for_load_state("load")  # the stylesheet in: a page parsed without it is wider
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
     await page.screenshot(path=str(SHOTS / f"share-{name}.png"), full_page=True)
 
