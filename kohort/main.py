@@ -59,6 +59,7 @@ from kohort.organization.endpoints import router as organization_router
 from kohort.payment_intent.endpoints import router as payment_intent_router
 from kohort.payout.endpoints import router as payout_router
 from kohort.payout_batch.endpoints import router as payout_batch_router
+from kohort.risk.endpoints import router as risk_router
 from kohort.share.counting import Window
 from kohort.share.endpoints import error_page as share_error_page
 from kohort.share.endpoints import router as share_router
@@ -214,6 +215,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         brand_uploads_router,
         widget_router,
         group_settings_router,
+        risk_router,
         api_key_router,
         audit_router,
         customer_router,

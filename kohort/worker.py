@@ -21,6 +21,7 @@ from kohort.event.repository import purge_older_than
 from kohort.group import jobs
 from kohort.http.jobs import purge_idempotency_keys
 from kohort.metrics import BATCH_SECONDS, SWEEP_LAG, WORKER_FAILURES, WORKER_SET_ASIDE
+from kohort.order.review import resolve_due_reviews
 from kohort.payout.jobs import process_due
 from kohort.payout_batch.jobs import build_due_batches
 from kohort.webhook.jobs import deliver_due
@@ -68,6 +69,7 @@ class Failures:
 class Sweep:
     ended: int = 0
     reminded: int = 0
+    reviewed: int = 0
     failed: int = 0
     full: bool = False
     """A batch came back full: more work is waiting, sweep again without pausing."""
@@ -187,8 +189,14 @@ class Worker:
             for group_id in remind:
                 if await self._handle(f"remind:{group_id}", jobs.remind, group_id, result):
                     result.reminded += 1
-        result.full = result.ended == self.batch_size or (
-            len(remind) == self.batch_size and result.reminded > 0
+        with BATCH_SECONDS.labels(kind="review").time():
+            result.reviewed = await resolve_due_reviews(
+                self.db, now=clock.now(), limit=self.batch_size
+            )
+        result.full = (
+            result.ended == self.batch_size
+            or (len(remind) == self.batch_size and result.reminded > 0)
+            or result.reviewed == self.batch_size
         )
         WORKER_SET_ASIDE.set(len(self.failures.set_aside))
         return result

@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.factories import ALLOW_ALL, bearer
+
 PROJECT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 30
 
@@ -139,6 +141,13 @@ def serving(
     try:
         base_url = f"http://127.0.0.1:{port}"
         _wait_until_ready(process, base_url, log)
+        for key in ("sk_test", "sk_live"):
+            allowed = httpx.patch(
+                f"{base_url}/organizations/{created['organizationId']}/risk-policy",
+                json={"actions": ALLOW_ALL},
+                headers=bearer(created["keys"][key]),
+            )
+            assert allowed.status_code == 200, allowed.text
         yield Server(
             base_url=base_url,
             organization_id=created["organizationId"],

@@ -41,6 +41,8 @@ def _present(request: Request, paid: Paid) -> CheckoutSessionRead:
             "payment_group_id": order.payment_group_id,
             "payment_group_share_id": order.payment_group_share_id,
             "join_error": order.join_error,
+            "risk_level": order.risk_level,
+            "review_status": order.review_status,
             "client_reference_id": cs.client_reference_id,
             "payment_client_reference_id": cs.payment_client_reference_id,
             "success_url": cs.success_url,

@@ -22,10 +22,13 @@ from kohort.order.schemas import (
     MAX_AMOUNT,
     ClientReferenceId,
     CustomerIdIn,
+    CustomerIp,
+    Fingerprint,
     JoinError,
     PaymentReference,
     ShareCodeIn,
 )
+from kohort.risk.schemas import ReviewStatus, RiskLevel
 
 CheckoutSessionStatus = Literal["COMPLETED", "EXPIRED"]
 LineItemType = Literal["PRODUCT", "GIFT_CARD", "DISCOUNT", "SHIPPING", "STORE_CREDIT"]
@@ -97,6 +100,9 @@ class CheckoutSessionCreate(RequestModel):
     client_reference_id: ClientReferenceId | None = None
     payment_client_reference_id: PaymentReference | None = None
     payment_group_share_id: ShareCodeIn | None = None
+    customer_ip: CustomerIp | None = None
+    device_fingerprint: Fingerprint | None = None
+    payment_fingerprint: Fingerprint | None = None
 
 
 class LineItemRead(ResponseModel):
@@ -131,11 +137,16 @@ class CheckoutSessionRead(ResponseModel):
         description="The session's order as a payment intent (`pi_…`).",
         examples=["pi_0123456789abcd"],
     )
-    payment_group_id: str
-    payment_group_share_id: str = Field(
-        description="The code of the group the order is in now: the one the shopper shares."
+    payment_group_id: str | None
+    payment_group_share_id: str | None = Field(
+        description="The code of the group the order is in now: the one the shopper shares "
+        "(null when the month's cashback budget was used up: the order opened none)."
     )
     join_error: JoinError | None
+    risk_level: RiskLevel | None = Field(description="The session's order's `riskLevel`.")
+    review_status: ReviewStatus | None = Field(
+        description="The session's order's `reviewStatus`: PENDING when its cashback is held."
+    )
     client_reference_id: str | None
     payment_client_reference_id: str | None
     success_url: str | None

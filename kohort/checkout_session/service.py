@@ -47,6 +47,9 @@ def order_of(data: CheckoutSessionCreate) -> OrderCreate:
             "payment_reference": data.payment_client_reference_id,
             "locale": data.locale,
             "metadata": data.metadata,
+            "customer_ip": data.customer_ip,
+            "device_fingerprint": data.device_fingerprint,
+            "payment_fingerprint": data.payment_fingerprint,
         }
     )
 
@@ -142,8 +145,10 @@ async def expire_checkout_session(
 
 def shopper_url(paid: Paid, *, public_url: str) -> str:
     """Where a client that redirects the shopper sends them: its `successUrl`, else the share
-    page of the group the order is in (Kohort takes no payment: the session is complete)."""
+    page of the group the order is in (Kohort takes no payment: the session is complete); an
+    order in no group (the month's budget was used up) has no share page: the service's root."""
     success_url = paid.checkout_session.success_url
     if success_url:
         return success_url
-    return f"{public_url.rstrip('/')}/r/{paid.order.payment_group_share_id}"
+    code = paid.order.payment_group_share_id
+    return f"{public_url.rstrip('/')}/" + ("" if code is None else f"r/{code}")

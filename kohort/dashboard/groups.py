@@ -115,9 +115,11 @@ def group_statuses(locale: str) -> dict[str, str]:
 def order_statuses(locale: str) -> dict[str, str]:
     return {
         repository.ORDER_CREATED: translate(locale, "Registered"),
+        repository.CASHBACK_ON_HOLD: translate(locale, "Cashback held for review"),
         repository.CASHBACK_AVAILABLE: translate(locale, "Cashback available"),
         repository.CASHBACK_PROCESSING: translate(locale, "Cashback being paid"),
         repository.CASHBACK_SENT: translate(locale, "Cashback sent"),
+        repository.CASHBACK_REJECTED: translate(locale, "Cashback rejected"),
         repository.ORDER_CANCELED: translate(locale, "Order canceled"),
     }
 
@@ -144,6 +146,8 @@ def event_labels(locale: str) -> dict[str, str]:
         "order.created": translate(locale, "Order registered"),
         "order.canceled": translate(locale, "Order canceled"),
         "order.refunded": translate(locale, "Order refunded"),
+        "order.review_required": translate(locale, "Held for review"),
+        "order.review_resolved": translate(locale, "Review decided"),
         "order.cashback_available": translate(locale, "Cashback available"),
         "order.cashback_processing": translate(locale, "Cashback being paid"),
         "order.cashback_sent": translate(locale, "Cashback sent"),

@@ -69,9 +69,11 @@ def formats(locale: str) -> dict[str, Any]:
         ),
         "order_status": {
             repository.CREATED: translate(locale, "Waiting for the group"),
+            repository.CASHBACK_ON_HOLD: translate(locale, "Cashback held for review"),
             repository.CASHBACK_AVAILABLE: translate(locale, "Cashback due"),
             repository.CASHBACK_PROCESSING: translate(locale, "Cashback being paid"),
             repository.CASHBACK_SENT: translate(locale, "Cashback paid"),
+            repository.CASHBACK_REJECTED: translate(locale, "Cashback rejected"),
             repository.CANCELED: translate(locale, "Canceled"),
         },
         "payout_status": {

@@ -130,8 +130,11 @@ async def _order_context(session: Any, request: Request, page: Page, order_id: s
     )
     if order is None:
         raise PageNotFound(page.locale)
-    group = await groups.get(session, order.payment_group_id)
-    assert group is not None
+    group = (
+        None
+        if order.payment_group_id is None
+        else await groups.get(session, order.payment_group_id)
+    )
     stmt = repository.select_refunds(organization_id, page.livemode, order.id)
     refunds = await listing.fetch(
         session,
@@ -143,7 +146,7 @@ async def _order_context(session: Any, request: Request, page: Page, order_id: s
     )
     open_statuses = (repository.CREATED, repository.CASHBACK_AVAILABLE)
     payout = await payouts.get_by_order(session, order.id)
-    level = level_reached(levels_of(group), group.participants_count)
+    level = None if group is None else level_reached(levels_of(group), group.participants_count)
     here = f"/dashboard/o/{organization_id}/orders/{order.id}"
     return {
         **page.layout(here),
@@ -156,9 +159,11 @@ async def _order_context(session: Any, request: Request, page: Page, order_id: s
             customer_id=order.customer_id,
         ),
         "group": group,
-        "created_group": group.customer_id == order.customer_id,
+        "created_group": group is not None and group.customer_id == order.customer_id,
         "level": level,
-        "level_value": None if level is None else _level_value(group, level, page.locale),
+        "level_value": None
+        if group is None or level is None
+        else _level_value(group, level, page.locale),
         "payout": payout,
         "refunds": replace(refunds, path=here),
         "left": order.amount - order.amount_refunded,

@@ -20,6 +20,7 @@ from kohort.group import repository
 from kohort.group.cashback import DiscountLevel, cashback_terms, level_reached
 from kohort.group.schemas import GroupRead, OrderRead
 from kohort.models import Order, PaymentGroup
+from kohort.risk import budget
 
 SYSTEM = "system"
 
@@ -123,11 +124,15 @@ async def end_groups(
     moved = await repository.make_cashback_available(session, terms, now=now, actor=actor)
     ordered = [group_id for group_id in group_ids if group_id in status]
     position = {group_id: n for n, group_id in enumerate(ordered)}
+    available = [member for member in moved if not member.held]
     await repository.record_end_events(
         session,
         groups=ordered,
-        members=[(order_id, position[group_id]) for order_id, group_id in moved],
+        members=[(member.order_id, position[member.group_id]) for member in available],
         now=now,
+    )
+    await budget.count_available(
+        session, [(m.organization_id, m.livemode, m.cashback) for m in available], now=now
     )
     _forget(session, set(ordered), set(terms))
     return Ended(

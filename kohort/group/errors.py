@@ -1,4 +1,5 @@
 from kohort.errors import AppError, NotFoundError
+from kohort.risk.service import Assessment
 
 
 class GroupNotFoundError(NotFoundError):
@@ -47,3 +48,21 @@ class OrderNotFoundError(NotFoundError):
 class OrderAlreadyCanceledError(AppError):
     status = 400
     code = "ORDER_ALREADY_CANCELED"
+
+
+class RiskRefusedError(AppError):
+    """The policy refuses orders of this risk level to join: the order opens its own group."""
+
+    status = 400
+    code = "RISK_REFUSED"
+
+    def __init__(self, message: str, *, assessment: Assessment) -> None:
+        super().__init__(message, param="paymentGroupShareId")
+        self.assessment = assessment
+
+
+class BudgetExhaustedError(AppError):
+    """The month's cashback budget is used up: no new group opens."""
+
+    status = 400
+    code = "BUDGET_EXHAUSTED"

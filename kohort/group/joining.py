@@ -19,8 +19,11 @@ from kohort.group.errors import (
     GroupEndedError,
     GroupFullError,
     GroupNotFoundError,
+    RiskRefusedError,
 )
 from kohort.models import Order, PaymentGroup
+from kohort.risk import service as risk
+from kohort.risk.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,12 @@ async def join(
     livemode: bool,
     code: str,
     order_values: dict[str, Any],
+    policy: Policy,
     now: datetime,
 ) -> Seat:
-    """Seat the order in the group of `code`, or raise the first reason it cannot join."""
+    """Seat the order in the group of `code`, or raise the first reason it cannot join; the
+    last check is the order's risk against the members (`RISK_REFUSED` when the policy
+    refuses its level), which also decides whether its cashback is held for review."""
     group = await find_group(
         session,
         organization_id=organization_id,
@@ -112,6 +118,16 @@ async def join(
         email=order_values["customer_email"],
     )
     check_amount(group, order_values["amount"])
+    assessment = await risk.assess(session, order_values, group=group, now=now)
+    action = policy.action(assessment.level, joining=True)
+    if action == "refuse":
+        raise RiskRefusedError(
+            f"The order's risk is {assessment.level} against the members of group "
+            f"{group.share_id} ({', '.join(r.code for r in assessment.reasons)}): the "
+            "organization's policy refuses such joins, so the order opened its own group.",
+            assessment=assessment,
+        )
+    order_values = {**order_values, **assessment.values(), **policy.review_values(action, now)}
     try:
         async with session.begin_nested():
             seated = await repository.take_seat(session, group_id=group.id, now=now)

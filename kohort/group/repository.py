@@ -6,6 +6,7 @@ end, `refund_member` after a partial refund): kohort.order calls in, never the r
 
 import json
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -45,17 +46,29 @@ EXPIRED = "EXPIRED"
 CANCELED = "CANCELED"
 
 ORDER_CREATED = "CREATED"
+CASHBACK_ON_HOLD = "CASHBACK_ON_HOLD"
 CASHBACK_AVAILABLE = "CASHBACK_AVAILABLE"
 CASHBACK_PROCESSING = "CASHBACK_PROCESSING"
 CASHBACK_SENT = "CASHBACK_SENT"
+CASHBACK_REJECTED = "CASHBACK_REJECTED"
 ORDER_CANCELED = "CANCELED"
 ORDER_STATUSES = (
     ORDER_CREATED,
+    CASHBACK_ON_HOLD,
     CASHBACK_AVAILABLE,
     CASHBACK_PROCESSING,
     CASHBACK_SENT,
+    CASHBACK_REJECTED,
     ORDER_CANCELED,
 )
+REVIEW_PENDING = "PENDING"
+
+
+def canceled_email_key(order_id: str) -> str:
+    """What a canceled order keeps instead of its e-mail key: unique, and never equal to an
+    e-mail's key (no `@`), so the (group, e-mail) constraint no longer holds the e-mail."""
+    return f"canceled:{order_id}"
+
 
 LIST_FIELDS = {
     "id": ListField(PaymentGroup.id, Kind.STRING),
@@ -140,13 +153,15 @@ async def move_order_to_group(
     *,
     order_id: str,
     group: PaymentGroup,
-    from_group_id: str,
+    from_group_id: str | None,
     now: datetime,
     actor: str,
 ) -> None:
+    """The order becomes the creator's order of `group`, leaving the group it was in (none
+    when the budget was used up as it was registered)."""
     await session.execute(
         update(Order)
-        .where(Order.id == order_id, Order.payment_group_id == from_group_id)
+        .where(Order.id == order_id, Order.payment_group_id.is_not_distinct_from(from_group_id))
         .values(
             payment_group_id=group.id,
             payment_group_share_id=group.share_id,
@@ -155,6 +170,8 @@ async def move_order_to_group(
         )
         .execution_options(synchronize_session=False)
     )
+    if from_group_id is None:
+        return
     # The group it left has one member order fewer: a change (the analytics cache reads it).
     await session.execute(
         update(PaymentGroup)
@@ -164,13 +181,25 @@ async def move_order_to_group(
     )
 
 
+@dataclass(frozen=True)
+class Moved:
+    """A member order that just got its cashback; `held` when it went to CASHBACK_ON_HOLD."""
+
+    order_id: str
+    group_id: str
+    held: bool
+    cashback: int
+    organization_id: str
+    livemode: bool
+
+
 async def make_cashback_available(
     session: AsyncSession, terms: dict[str, tuple[str, int]], *, now: datetime, actor: str
-) -> list[tuple[str, str]]:
+) -> list[Moved]:
     """Move the CREATED orders of the groups in `terms` to CASHBACK_AVAILABLE with their
-    cashback, in one UPDATE … FROM for every group: `terms` maps a group id to its cashback
-    terms (`cashback.cashback_terms`), which the database applies to what is left of each
-    order (`amount - amount_refunded`). The orders moved, as (order id, group id)."""
+    cashback (CASHBACK_ON_HOLD for an order under review), in one UPDATE … FROM for every
+    group: `terms` maps a group id to its cashback terms (`cashback.cashback_terms`), which the
+    database applies to what is left of each order (`amount - amount_refunded`)."""
     if not terms:
         return []
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -186,14 +215,25 @@ async def make_cashback_available(
         )
     cashback = cashback_sql("(o.amount - o.amount_refunded)", "t.kind", "t.n", postgres=postgres)
     statement = text(
-        f"UPDATE orders AS o SET amount_cashback = {cashback}, status = '{CASHBACK_AVAILABLE}', "
+        f"UPDATE orders AS o SET amount_cashback = {cashback}, status = CASE o.review_status "
+        f"WHEN '{REVIEW_PENDING}' THEN '{CASHBACK_ON_HOLD}' ELSE '{CASHBACK_AVAILABLE}' END, "
         f"updated_at = :now, updated_by = :actor FROM {source} "
         f"WHERE o.payment_group_id = t.group_id AND o.status = '{ORDER_CREATED}' "
-        "RETURNING id, payment_group_id"
+        "RETURNING id, payment_group_id, status, amount_cashback, organization_id, livemode"
     ).bindparams(bindparam("now", type_=UTCDateTime()))
     rows = [{"group_id": group_id, "kind": kind, "n": n} for group_id, (kind, n) in terms.items()]
     parameters = {"terms": json.dumps(rows), "now": now, "actor": actor}
-    return [(row[0], row[1]) for row in await session.execute(statement, parameters)]
+    return [
+        Moved(
+            order_id=row[0],
+            group_id=row[1],
+            held=row[2] == CASHBACK_ON_HOLD,
+            cashback=row[3],
+            organization_id=row[4],
+            livemode=bool(row[5]),
+        )
+        for row in await session.execute(statement, parameters)
+    ]
 
 
 async def refund_member(
@@ -243,7 +283,7 @@ async def members_of(
         .order_by(Order.created_at, Order.id)
     )
     for order in (await session.execute(stmt)).scalars():
-        result[order.payment_group_id].append(order)
+        result[str(order.payment_group_id)].append(order)
     for group_id, orders in result.items():
         orders.sort(key=lambda order: order.customer_id != creators[group_id])
     return result
@@ -544,3 +584,62 @@ def matching(text: str, *, organization_id: str, livemode: bool) -> Any:
         PaymentGroup.creator_email.icontains(text, autoescape=True),
         PaymentGroup.id.in_(members),
     )
+
+
+async def resolve_review(
+    session: AsyncSession,
+    *,
+    order: Order,
+    approve: bool,
+    leaves: bool,
+    now: datetime,
+    actor: str,
+) -> str | None:
+    """Decide the pending review of `order` (read under `lock_order`'s locks): approved, a
+    held cashback becomes available; rejected, the order's cashback is voided
+    (CASHBACK_REJECTED) and, when it `leaves` its OPEN group, its (group, e-mail) key is freed
+    as a cancellation frees it. The order's new status, or None when another actor decided
+    first."""
+    if approve:
+        status: Any = case(
+            (Order.status == CASHBACK_ON_HOLD, CASHBACK_AVAILABLE), else_=Order.status
+        )
+    else:
+        status = CASHBACK_REJECTED
+    values: dict[str, Any] = {
+        "status": status,
+        "review_status": "APPROVED" if approve else "REJECTED",
+        "reviewed_at": now,
+        "reviewed_by": actor,
+        "updated_at": now,
+        "updated_by": actor,
+    }
+    if leaves:
+        values["email_key"] = canceled_email_key(order.id)
+    result = await session.execute(
+        update(Order)
+        .where(
+            Order.id == order.id,
+            Order.review_status == REVIEW_PENDING,
+            Order.status.in_((ORDER_CREATED, CASHBACK_ON_HOLD)),
+        )
+        .values(**values)
+        .returning(Order.status)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalar_one_or_none()
+
+
+async def due_reviews(session: AsyncSession, *, now: datetime, limit: int) -> list[str]:
+    """Orders whose review deadline has passed, oldest deadline first (the partial index)."""
+    rows = await session.execute(
+        select(Order.id)
+        .where(
+            Order.review_status == REVIEW_PENDING,
+            Order.review_due_at <= now,
+            Order.status.in_((ORDER_CREATED, CASHBACK_ON_HOLD)),
+        )
+        .order_by(Order.review_due_at, Order.id)
+        .limit(limit)
+    )
+    return list(rows.scalars())

@@ -20,12 +20,19 @@ from kohort.http.schemas import (
     TimestampIn,
 )
 from kohort.organization.schemas import OrganizationRead
+from kohort.risk.schemas import ReviewStatus, RiskLevel, RiskReason
 
 GroupStatus = Literal["OPEN", "COMPLETED", "CANCELED", "EXPIRED"]
 ReminderStatus = Literal["NOT_SENT", "MIDWAY_SENT", "DAY3_SENT", "DAY2_BEFORE_END_SENT"]
 DiscountType = Literal["PERCENTAGE", "AMOUNT"]
 OrderStatus = Literal[
-    "CREATED", "CASHBACK_AVAILABLE", "CASHBACK_PROCESSING", "CASHBACK_SENT", "CANCELED"
+    "CREATED",
+    "CASHBACK_ON_HOLD",
+    "CASHBACK_AVAILABLE",
+    "CASHBACK_PROCESSING",
+    "CASHBACK_SENT",
+    "CASHBACK_REJECTED",
+    "CANCELED",
 ]
 
 
@@ -36,6 +43,8 @@ class JoinError(BaseModel):
         "MAX_PARTICIPANTS_REACHED",
         "EMAIL_ALREADY_USED",
         "AMOUNT_TOO_LOW",
+        "RISK_REFUSED",
+        "BUDGET_EXHAUSTED",
     ]
     message: str
 
@@ -72,10 +81,27 @@ class OrderRead(ResponseModel):
     customer_first_name: str | None
     customer_last_name: str | None
     customer_phone_number: str | None
-    payment_group_id: str
-    payment_group_share_id: str
+    payment_group_id: str | None = Field(
+        description="The group the order is in; null only when it opened none because the "
+        "month's cashback budget was used up (`joinError` BUDGET_EXHAUSTED)."
+    )
+    payment_group_share_id: str | None
     client_reference_id: str | None
-    risk_level: str | None
+    risk_level: RiskLevel | None = Field(
+        description="The order's risk when it joined or opened its group; null before "
+        "risk scoring existed."
+    )
+    risk_reasons: list[RiskReason] = Field(description="Why `riskLevel`, strongest first.")
+    customer_ip: str | None = Field(description="The buyer's IP address, as the shop sent it.")
+    device_fingerprint: str | None
+    payment_fingerprint: str | None
+    review_status: ReviewStatus | None = Field(
+        description="PENDING: its cashback is held until the merchant decides or "
+        "`reviewDueAt`; APPROVED or REJECTED once decided; null when the policy allowed it."
+    )
+    review_due_at: Timestamp | None
+    reviewed_at: Timestamp | None
+    reviewed_by: str | None
     join_error: JoinError | None
     metadata: dict[str, str] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
     created_at: Timestamp

@@ -17,6 +17,7 @@ from kohort.group import joining, repository
 from kohort.group.cashback import application_fee, cashback_amount, level_reached, next_level
 from kohort.group.ending import levels_of, record_group_event
 from kohort.group.errors import (
+    BudgetExhaustedError,
     CustomerBlockedError,
     GroupEndedError,
     GroupHasParticipantsError,
@@ -32,6 +33,7 @@ from kohort.ids import new_id, new_share_code, order_id_of_payment_intent, share
 from kohort.models import Order, Organization, PaymentGroup
 from kohort.models import PaymentGroupSettings as Settings
 from kohort.organization import repository as organizations
+from kohort.risk import budget
 
 MAX_DURATION = timedelta(days=90)
 MIN_DURATION = timedelta(minutes=1)
@@ -218,7 +220,7 @@ async def leave_group(
 
 async def refund_member(
     session: AsyncSession,
-    group: PaymentGroup,
+    group: PaymentGroup | None,
     order: Order,
     *,
     amount: int,
@@ -237,7 +239,15 @@ async def refund_member(
         values["application_fee_amount"] = min(
             order.application_fee_amount, application_fee(rest, fee_percent)
         )
-    if group.status == repository.COMPLETED and order.status == repository.CASHBACK_AVAILABLE:
+    if (
+        group is not None
+        and group.status == repository.COMPLETED
+        and order.status
+        in (
+            repository.CASHBACK_AVAILABLE,
+            repository.CASHBACK_ON_HOLD,
+        )
+    ):
         level = level_reached(levels_of(group), group.participants_count)
         values["amount_cashback"] = cashback_amount(group.settings["discountType"], level, rest)
     return await repository.refund_member(
@@ -294,7 +304,11 @@ async def create_group_for_order(
         )
     if order.status == repository.ORDER_CANCELED:
         raise OrderAlreadyCanceledError(f"Order {order.id} is canceled.", param="orderId")
-    current = await repository.get(session, order.payment_group_id)
+    current = (
+        None
+        if order.payment_group_id is None
+        else await repository.get(session, order.payment_group_id)
+    )
     if order.status != repository.ORDER_CREATED or (
         current is not None and current.status in (repository.OPEN, repository.COMPLETED)
     ):
@@ -307,6 +321,12 @@ async def create_group_for_order(
     organization = await organizations.get_by_id(session, organization_id)
     assert organization is not None
     settings = await get_settings(session, organization_id=organization_id, livemode=livemode)
+    if await budget.exhausted(session, organization, settings, now):
+        raise BudgetExhaustedError(
+            "The month's cashback budget is used up: no new group can open until the next "
+            "month or a raise (PATCH /organizations/{id}/cashback-budget).",
+            param="orderId",
+        )
     group = await open_group(
         session,
         organization=organization,

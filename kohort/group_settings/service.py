@@ -25,6 +25,7 @@ from kohort.group_settings.schemas import (
 )
 from kohort.ids import new_id
 from kohort.models import PaymentGroupSettings
+from kohort.risk.policy import DEFAULT_ACTIONS, DEFAULT_OUTCOME, DEFAULT_REVIEW_DAYS
 
 PERCENTAGE = "PERCENTAGE"
 AMOUNT = "AMOUNT"
@@ -84,6 +85,9 @@ async def create_default_settings(session: AsyncSession, *, organization_id: str
                 max_participants=DEFAULT_MAX_PARTICIPANTS,
                 minutes_duration=LIVE_MINUTES_DURATION if livemode else TEST_MINUTES_DURATION,
                 min_purchase_value=0,
+                risk_policy=dict(DEFAULT_ACTIONS),
+                review_days=DEFAULT_REVIEW_DAYS,
+                review_default=DEFAULT_OUTCOME,
                 created_at=now,
                 updated_at=now,
             )

@@ -5,6 +5,7 @@ from kohort.models.api_key import ApiKey
 from kohort.models.audit_entry import AuditEntry
 from kohort.models.base import Base
 from kohort.models.brand_asset import BrandAsset
+from kohort.models.cashback_budget import CashbackBudget
 from kohort.models.checkout_session import CheckoutSession
 from kohort.models.customer import Customer
 from kohort.models.dashboard_session import DashboardSession
@@ -34,6 +35,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BrandAsset",
+    "CashbackBudget",
     "CheckoutSession",
     "Customer",
     "DashboardSession",

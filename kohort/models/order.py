@@ -30,6 +30,16 @@ class Order(Base):
             postgresql_where=text("status = 'CASHBACK_AVAILABLE'"),
             sqlite_where=text("status = 'CASHBACK_AVAILABLE'"),
         ),
+        # Bursts: the orders one address registered in the last minutes (kohort/risk).
+        Index(None, "organization_id", "livemode", "customer_ip", "created_at"),
+        # The review queue and the worker's deadline sweep: the few orders under review.
+        Index(
+            "ix_orders_review_pending",
+            "review_due_at",
+            "id",
+            postgresql_where=text("review_status = 'PENDING'"),
+            sqlite_where=text("review_status = 'PENDING'"),
+        ),
         # The payouts lane's claim: the few orders waiting for a payout, oldest first.
         Index(
             "ix_orders_cashback_available",
@@ -60,10 +70,25 @@ class Order(Base):
     customer_first_name: Mapped[str | None] = mapped_column(String(255))
     customer_last_name: Mapped[str | None] = mapped_column(String(255))
     customer_phone_number: Mapped[str | None] = mapped_column(String(32))
-    payment_group_id: Mapped[str] = mapped_column(ForeignKey("payment_groups.id"))
-    payment_group_share_id: Mapped[str] = mapped_column(String(32))
+    payment_group_id: Mapped[str | None] = mapped_column(ForeignKey("payment_groups.id"))
+    """None only for an order registered while the month's cashback budget was used up
+    (`joinError` BUDGET_EXHAUSTED): it is in no group and gets no cashback."""
+    payment_group_share_id: Mapped[str | None] = mapped_column(String(32))
     client_reference_id: Mapped[str | None] = mapped_column(String(255))
     risk_level: Mapped[str | None] = mapped_column(String(16))
+    risk_reasons: Mapped[list[dict[str, str]]] = mapped_column(
+        JSONDocument, default=list, server_default=text("'[]'")
+    )
+    """Why `risk_level` (kohort/risk/signals.py): `[{code, level, detail}]`, strongest first."""
+    customer_ip: Mapped[str | None] = mapped_column(String(45), default=None)
+    device_fingerprint: Mapped[str | None] = mapped_column(String(255), default=None)
+    payment_fingerprint: Mapped[str | None] = mapped_column(String(255), default=None)
+    review_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    """PENDING while the merchant may still decide, then APPROVED or REJECTED; None when the
+    policy allowed the order."""
+    review_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    reviewed_by: Mapped[str | None] = mapped_column(String(32), default=None)
     join_error: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONDocument)
     created_at: Mapped[datetime]

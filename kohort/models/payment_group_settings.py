@@ -24,5 +24,14 @@ class PaymentGroupSettings(Base):
     max_participants: Mapped[int] = mapped_column(Integer)
     minutes_duration: Mapped[int] = mapped_column(Integer)
     min_purchase_value: Mapped[int] = mapped_column(BigInteger)
+    risk_policy: Mapped[dict[str, str]] = mapped_column(JSONDocument)
+    """What happens to an order of each risk level: `{LOW|MEDIUM|HIGH|HIGHEST: allow|review|
+    refuse}` (kohort/risk/policy.py)."""
+    review_days: Mapped[int] = mapped_column(Integer)
+    review_default: Mapped[str] = mapped_column(String(16))
+    """What a review the merchant did not decide in `review_days` becomes: release or reject."""
+    monthly_cashback_budget: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """Cents of cashback that may become available per calendar month (the organization's
+    time zone); None: no budget."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -13,7 +13,7 @@ from kohort.http.openapi import errors
 from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
 from kohort.metrics import GROUPS_CANCELED, GROUPS_COMPLETED, GROUPS_OPENED
 from kohort.models import Order, Refund
-from kohort.order import refunding, repository, service
+from kohort.order import refunding, repository, review, service
 from kohort.order.schemas import (
     OrderCreate,
     OrderExpandable,
@@ -23,6 +23,7 @@ from kohort.order.schemas import (
 )
 from kohort.organization import repository as organizations
 from kohort.organization.schemas import OrganizationRead
+from kohort.risk.schemas import ReviewCreate
 
 orders = APIRouter(prefix="/orders", tags=["Orders"], route_class=KohortRoute)
 refunds = APIRouter(prefix="/refunds", tags=["Refunds"], route_class=KohortRoute)
@@ -42,14 +43,17 @@ async def _present(
         session, {o.customer_id for o in orders} if "customer" in expand else set()
     )
     found = await groups.get_many(
-        session, {o.payment_group_id for o in orders} if "paymentGroup" in expand else set()
+        session,
+        {o.payment_group_id for o in orders if o.payment_group_id}
+        if "paymentGroup" in expand
+        else set(),
     )
     for order, item in zip(orders, items, strict=True):
         if "customer" in expand:
             customer = buyers.get(order.customer_id)
             item.customer = CustomerRead.model_validate(customer) if customer else None
         if "paymentGroup" in expand:
-            group = found.get(order.payment_group_id)
+            group = found.get(order.payment_group_id or "")
             item.payment_group = GroupRead.model_validate(group) if group else None
         if "organization" in expand:
             organization = await organizations.get_by_id(session, order.organization_id)
@@ -60,7 +64,7 @@ async def _present(
 def count_groups(request: Request, order: Order, *, code: str | None) -> None:
     """The group metrics of a registered order (here, from a checkout session or a payment
     intent): a group opened unless the code was joined, a group completed by the join."""
-    if code is None or order.join_error is not None:
+    if order.payment_group_id is not None and (code is None or order.join_error is not None):
         after_commit(request, GROUPS_OPENED.inc)
     if order.status == "CASHBACK_AVAILABLE":
         after_commit(request, GROUPS_COMPLETED.inc)
@@ -152,6 +156,33 @@ async def cancel_order(
     if canceled.group_canceled:
         after_commit(request, GROUPS_CANCELED.inc)
     return (await _present(session, [canceled.order], wanted))[0]
+
+
+@orders.post(
+    "/{id}/review",
+    response_model=OrderExpandable,
+    responses=errors(404, 409),
+    dependencies=IDEMPOTENT,
+    response_model_exclude_unset=True,
+)
+async def review_order(
+    id: str, payload: ReviewCreate, session: Session, auth: SecretKey, expand: Expand = None
+) -> OrderExpandable:
+    """Decide an order held for review (`reviewStatus` PENDING): `approve` releases its
+    cashback (CASHBACK_ON_HOLD → CASHBACK_AVAILABLE, or when its group completes); `reject`
+    voids it (CASHBACK_REJECTED; in an OPEN group the order leaves it, as a cancellation
+    does; the other members keep theirs). `order.review_resolved`. 400 `REVIEW_NOT_PENDING`
+    when the order is not under review or was decided already."""
+    wanted = check_expand(frozenset(expand or ()), EXPANDABLE)
+    order = await review.review_order(
+        session,
+        organization_id=auth.organization_id,
+        livemode=auth.livemode,
+        order_id=id,
+        approve=payload.decision == "approve",
+        actor=auth.key_id,
+    )
+    return (await _present(session, [order], wanted))[0]
 
 
 @orders.post(

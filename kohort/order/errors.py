@@ -7,6 +7,7 @@ __all__ = [
     "OrderAlreadyCanceledError",
     "OrderNotFoundError",
     "RefundExceedsAmountError",
+    "ReviewNotPendingError",
 ]
 
 
@@ -23,3 +24,8 @@ class CashbackAlreadySentError(AppError):
 class RefundExceedsAmountError(AppError):
     status = 400
     code = "REFUND_EXCEEDS_AMOUNT"
+
+
+class ReviewNotPendingError(AppError):
+    status = 400
+    code = "REVIEW_NOT_PENDING"

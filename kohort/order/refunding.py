@@ -25,7 +25,7 @@ from kohort.order.errors import (
     RefundExceedsAmountError,
 )
 from kohort.order.schemas import OrderRead, PaymentIntentRefundCreate, RefundCreate, RefundRead
-from kohort.order.service import cancel_locked, get_order, lock_order
+from kohort.order.service import UNPAID, cancel_locked, get_order, lock_order
 from kohort.organization import repository as organizations
 
 SUCCEEDED = "SUCCEEDED"
@@ -98,16 +98,14 @@ async def refund_order(
 
 async def _refund_part(
     session: AsyncSession,
-    group: PaymentGroup,
+    group: PaymentGroup | None,
     order: Order,
     *,
     amount: int,
     now: datetime,
     actor: str,
 ) -> None:
-    if order.status not in (repository.CREATED, repository.CASHBACK_AVAILABLE) or (
-        await repository.has_payout(session, order.id)
-    ):
+    if order.status not in UNPAID or (await repository.has_payout(session, order.id)):
         raise _cashback_paid(order)
     organization = await organizations.get_by_id(session, order.organization_id)
     assert organization is not None

@@ -17,7 +17,10 @@ CASHBACK_AVAILABLE = groups.CASHBACK_AVAILABLE
 CASHBACK_PROCESSING = groups.CASHBACK_PROCESSING
 CASHBACK_SENT = groups.CASHBACK_SENT
 CANCELED = groups.ORDER_CANCELED
+CASHBACK_ON_HOLD = groups.CASHBACK_ON_HOLD
+CASHBACK_REJECTED = groups.CASHBACK_REJECTED
 STATUSES = groups.ORDER_STATUSES
+canceled_email_key = groups.canceled_email_key
 
 LIST_FIELDS = {
     "id": ListField(Order.id, Kind.STRING),
@@ -26,6 +29,13 @@ LIST_FIELDS = {
     "amountRefunded": ListField(Order.amount_refunded, Kind.INTEGER),
     "applicationFeeAmount": ListField(Order.application_fee_amount, Kind.INTEGER),
     "status": ListField(Order.status, Kind.STRING, choices=STATUSES),
+    "riskLevel": ListField(
+        Order.risk_level, Kind.STRING, nullable=True, choices=("LOW", "MEDIUM", "HIGH", "HIGHEST")
+    ),
+    "reviewStatus": ListField(
+        Order.review_status, Kind.STRING, nullable=True, choices=("PENDING", "APPROVED", "REJECTED")
+    ),
+    "reviewDueAt": ListField(Order.review_due_at, Kind.TIMESTAMP, nullable=True),
     "paymentReference": ListField(Order.payment_reference, Kind.STRING, nullable=True),
     "canceledAt": ListField(Order.canceled_at, Kind.TIMESTAMP, nullable=True),
     "customerId": ListField(Order.customer_id, Kind.STRING),
@@ -82,12 +92,6 @@ async def get_for_update(session: AsyncSession, order_id: str) -> Order:
 async def has_payout(session: AsyncSession, order_id: str) -> bool:
     stmt = select(exists().where(Payout.order_id == order_id))
     return bool((await session.execute(stmt)).scalar_one())
-
-
-def canceled_email_key(order_id: str) -> str:
-    """What a canceled order keeps instead of its e-mail key: unique, and never equal to an
-    e-mail's key (no `@`), so the (group, e-mail) constraint no longer holds the e-mail."""
-    return f"canceled:{order_id}"
 
 
 async def cancel(

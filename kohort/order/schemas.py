@@ -1,6 +1,7 @@
 """Orders: what the shop registers and refunds. The member record itself (`OrderRead`) is
 the group's (kohort.group.schemas): an order references its group, not the other way."""
 
+import ipaddress
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AliasChoices, EmailStr, Field
@@ -58,6 +59,31 @@ class OrderExpandable(OrderRead):
     organization: OrganizationRead | None = None
 
 
+def _ip(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("must be an IPv4 or IPv6 address") from None
+
+
+CustomerIp = Annotated[
+    str,
+    Field(
+        max_length=45,
+        description="The buyer's IP address, for the risk signals (same address, bursts).",
+        examples=["203.0.113.7"],
+    ),
+    AfterValidator(_ip),
+]
+Fingerprint = Annotated[
+    Text,
+    Field(
+        min_length=1,
+        max_length=255,
+        description="An opaque fingerprint (the shop's device id, the card's Stripe "
+        "`fingerprint`): two members with the same one raise the order's risk.",
+    ),
+]
 CustomerIdIn = Annotated[str, Field(max_length=64)]
 ShareCodeIn = Annotated[Text, Field(max_length=64)]
 ClientReferenceId = Annotated[Text, Field(min_length=1, max_length=255)]
@@ -77,6 +103,9 @@ class OrderCreate(RequestModel):
     payment_reference: PaymentReference | None = None
     locale: Locale = "fr_FR"
     metadata: MetadataIn | None = None
+    customer_ip: CustomerIp | None = None
+    device_fingerprint: Fingerprint | None = None
+    payment_fingerprint: Fingerprint | None = None
 
 
 class RefundCreate(RequestModel):

@@ -19,7 +19,7 @@ from kohort.group import repository as group_repository
 from kohort.group import service as groups
 from kohort.group.cashback import application_fee
 from kohort.group.ending import complete_group, order_data, record_group_event
-from kohort.group.errors import AmountTooLowError, CustomerBlockedError
+from kohort.group.errors import AmountTooLowError, CustomerBlockedError, RiskRefusedError
 from kohort.group_settings.service import get_settings
 from kohort.ids import new_id
 from kohort.models import Order, Organization, PaymentGroup
@@ -31,6 +31,10 @@ from kohort.order.errors import (
     OrderNotFoundError,
 )
 from kohort.order.schemas import OrderCreate
+from kohort.risk import budget
+from kohort.risk import service as risk
+from kohort.risk.policy import PENDING, Policy
+from kohort.risk.service import Assessment
 
 
 async def get_order(
@@ -100,6 +104,12 @@ async def create_order(
         "client_reference_id": data.client_reference_id,
         "payment_reference": data.payment_reference,
         "risk_level": None,
+        "risk_reasons": [],
+        "customer_ip": data.customer_ip,
+        "device_fingerprint": data.device_fingerprint,
+        "payment_fingerprint": data.payment_fingerprint,
+        "review_status": None,
+        "review_due_at": None,
         "join_error": None,
         "metadata_": data.metadata or {},
         "created_at": now,
@@ -107,12 +117,44 @@ async def create_order(
         "updated_at": now,
         "updated_by": actor,
     }
+    policy = Policy.of(settings)
+    assessment: Assessment | None = None
     if data.payment_group_share_id:
         try:
-            return await _join(session, organization, livemode, data.payment_group_share_id, values)
+            return await _join(
+                session, organization, livemode, data.payment_group_share_id, values, policy
+            )
         except AppError as refusal:
             values["join_error"] = {"code": refusal.code, "message": refusal.message}
+            if isinstance(refusal, RiskRefusedError):
+                assessment = refusal.assessment
+    if assessment is None:
+        assessment = await risk.assess(session, values, group=None, now=now)
+    values.update(assessment.values())
+    if await budget.exhausted(session, organization, settings, now):
+        return await _outside(session, values)
+    action = policy.action(assessment.level, joining=False)
+    values.update(policy.review_values(action, now))
     return await _open(session, organization, livemode, settings, values)
+
+
+async def _outside(session: AsyncSession, values: dict[str, Any]) -> Order:
+    """The month's cashback budget is used up: the paid order is registered in no group
+    (nothing to review, no cashback); `joinError` BUDGET_EXHAUSTED says why, with the reason
+    its code could not be joined when it had one."""
+    refused = values["join_error"]
+    message = "The month's cashback budget is used up: the order opened no group."
+    if refused is not None:
+        message = f"{refused['message']} {message} ({refused['code']})"
+    values["join_error"] = {"code": "BUDGET_EXHAUSTED", "message": message}
+    order = Order(**values, payment_group_id=None, payment_group_share_id=None)
+    session.add(order)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise _reference_used(values["client_reference_id"]) from None
+    await _record_order(session, order, "order.created")
+    return order
 
 
 async def _join(
@@ -121,6 +163,7 @@ async def _join(
     livemode: bool,
     code: str,
     values: dict[str, Any],
+    policy: Policy,
 ) -> Order:
     values = {
         **values,
@@ -135,9 +178,10 @@ async def _join(
         livemode=livemode,
         code=code,
         order_values=values,
+        policy=policy,
         now=now,
     )
-    await _record_order(session, seat.order, "order.created")
+    await _record_created(session, seat.order)
     await record_group_event(session, "payment_group.joined", seat.group)
     thresholds = {
         int(level["participantsToUnlock"]) for level in seat.group.settings["discountLevels"]
@@ -173,7 +217,7 @@ async def _open(
         await session.flush()
     except IntegrityError:
         raise _reference_used(values["client_reference_id"]) from None
-    await _record_order(session, order, "order.created")
+    await _record_created(session, order)
     await record_group_event(session, "payment_group.created", group)
     return order
 
@@ -200,16 +244,21 @@ async def cancel_order(
     return await cancel_locked(session, group, order, now=clock.now(), actor=actor)
 
 
-async def lock_order(session: AsyncSession, order: Order) -> tuple[PaymentGroup, Order]:
+async def lock_order(session: AsyncSession, order: Order) -> tuple[PaymentGroup | None, Order]:
     """The order's group locked, then the order itself (`FOR UPDATE`), both fresh: the one
-    lock order of every change to a member, so that it and the group's end serialise."""
-    group = await group_repository.lock(session, order.payment_group_id)
+    lock order of every change to a member, so that it and the group's end serialise. An
+    order in no group (the budget was used up) has no group to lock."""
+    group = (
+        None
+        if order.payment_group_id is None
+        else await group_repository.lock(session, order.payment_group_id)
+    )
     return group, await repository.get_for_update(session, order.id)
 
 
 async def cancel_locked(
     session: AsyncSession,
-    group: PaymentGroup,
+    group: PaymentGroup | None,
     order: Order,
     *,
     now: datetime,
@@ -220,9 +269,7 @@ async def cancel_locked(
     the order's new `amount_refunded`."""
     if order.status == repository.CANCELED:
         raise OrderAlreadyCanceledError(f"Order {order.id} is already canceled.", param="id")
-    if order.status not in (repository.CREATED, repository.CASHBACK_AVAILABLE) or (
-        await repository.has_payout(session, order.id)
-    ):
+    if order.status not in UNPAID or (await repository.has_payout(session, order.id)):
         raise _cashback_sent(order)
     if not await repository.cancel(
         session,
@@ -233,14 +280,27 @@ async def cancel_locked(
         amount_refunded=amount_refunded,
     ):
         raise _cashback_sent(order)
-    leaves = group.status == group_repository.OPEN and order.status == repository.CREATED
+    leaves = (
+        group is not None
+        and group.status == group_repository.OPEN
+        and order.status == repository.CREATED
+    )
     await session.refresh(order)
     await _record_order(session, order, "order.canceled")
-    if leaves:
+    canceled = False
+    if leaves and group is not None:
         group = await groups.leave_group(session, group, now=now, actor=actor)
-    return Cancellation(
-        order=order, group_canceled=leaves and group.status == group_repository.CANCELED
-    )
+        canceled = group.status == group_repository.CANCELED
+    return Cancellation(order=order, group_canceled=canceled)
+
+
+UNPAID = (
+    repository.CREATED,
+    repository.CASHBACK_ON_HOLD,
+    repository.CASHBACK_AVAILABLE,
+    repository.CASHBACK_REJECTED,
+)
+"""The statuses in which no payout exists yet: the order can be canceled or refunded."""
 
 
 def _cashback_sent(order: Order) -> CashbackAlreadySentError:
@@ -248,6 +308,13 @@ def _cashback_sent(order: Order) -> CashbackAlreadySentError:
         f"The cashback of order {order.id} is already being paid or sent; it cannot be canceled.",
         param="id",
     )
+
+
+async def _record_created(session: AsyncSession, order: Order) -> None:
+    """`order.created`, then `order.review_required` when its cashback is held for review."""
+    await _record_order(session, order, "order.created")
+    if order.review_status == PENDING:
+        await _record_order(session, order, "order.review_required")
 
 
 async def _record_order(session: AsyncSession, order: Order, event_type: str) -> None:

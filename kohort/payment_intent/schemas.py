@@ -29,7 +29,9 @@ class PaymentIntentRead(ResponseModel):
         description="The checkout session that registered the order, if one did."
     )
     customer_id: str
-    payment_group_id: str
+    payment_group_id: str | None = Field(
+        description="Null only when the month's cashback budget was used up."
+    )
     client_reference_id: str | None
     metadata: dict[str, str]
     canceled_at: Timestamp | None

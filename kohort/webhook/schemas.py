@@ -19,6 +19,8 @@ EventType = Literal[
     "order.cashback_sent",
     "order.canceled",
     "order.refunded",
+    "order.review_required",
+    "order.review_resolved",
     "payment_group.created",
     "payment_group.joined",
     "payment_group.level_unlocked",
@@ -28,6 +30,7 @@ EventType = Literal[
     "payment_group.reminder_due",
     "customer.created",
     "customer.updated",
+    "budget.threshold_reached",
     "webhook_endpoint.disabled",
 ]
 EVENT_TYPES: tuple[str, ...] = tuple(t for t in get_args(EventType) if t != ALL_EVENTS)

@@ -30,6 +30,8 @@ CHECKOUT_SESSION_FIELDS = frozenset(
         "paymentGroupId",
         "paymentGroupShareId",
         "joinError",
+        "riskLevel",
+        "reviewStatus",
         "clientReferenceId",
         "paymentClientReferenceId",
         "successUrl",

@@ -96,6 +96,8 @@ async def test_a_session_registers_its_order_and_is_completed(
         "paymentGroupId": order["paymentGroupId"],
         "paymentGroupShareId": order["paymentGroupShareId"],
         "joinError": None,
+        "riskLevel": "LOW",
+        "reviewStatus": None,
         "clientReferenceId": "cmd-1",
         "paymentClientReferenceId": "pay-1",
         "successUrl": None,

@@ -88,7 +88,18 @@ async def test_group_and_order_objects_equal_the_models(
         await session.execute(  # names are optional for a customer given by id
             update(Order)
             .where(Order.id == order_ids[4])
-            .values(customer_first_name=None, customer_last_name=None, risk_level="low")
+            .values(customer_first_name=None, customer_last_name=None, risk_level=None)
+        )
+        await session.execute(  # a held order, with its reasons (a JSON list)
+            update(Order)
+            .where(Order.id == order_ids[3])
+            .values(
+                risk_level="HIGH",
+                risk_reasons=[{"code": "SAME_PHONE", "level": "HIGH", "detail": "+33612345678"}],
+                review_status="PENDING",
+                review_due_at=clock.now(),
+                customer_ip="2001:db8::1",
+            )
         )
         await session.execute(
             update(PaymentGroup)
@@ -119,6 +130,8 @@ async def test_group_and_order_objects_equal_the_models(
     for key in (*optional, "customerFirstName", "riskLevel"):
         assert (key, type(None)) in seen, key
     assert ("joinError", dict) in seen and ("amountCashback", int) in seen
+    assert ("reviewDueAt", str) in seen and ("reviewDueAt", type(None)) in seen
+    assert any(o["riskReasons"] for o in expected_orders.values())
     assert ("completedAt", str) in seen and ("canceledAt", str) in seen
     assert {("livemode", bool)} <= seen
     modes = {e["livemode"] for e in expected_groups.values()}
@@ -166,7 +179,7 @@ async def test_the_database_applies_cashback_amount(
         moved = await groups_repository.make_cashback_available(
             session, terms, now=clock.now(), actor="test"
         )
-    assert {order_id for order_id, _ in moved} == set(amounts)
+    assert {member.order_id for member in moved} == set(amounts)
     async with db.read() as session:
         stored = {
             o.id: o

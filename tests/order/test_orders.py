@@ -62,7 +62,7 @@ async def test_created_order_has_every_field_and_opens_a_group(
     assert order["customerLastName"] == "Lovelace"
     assert order["customerPhoneNumber"] == "+33612345678"
     assert order["clientReferenceId"] == "cmd-1"
-    assert order["riskLevel"] is None
+    assert order["riskLevel"] == "LOW" and order["riskReasons"] == []
     assert order["joinError"] is None
     assert order["metadata"] == {"cartId": "c-9", "snake_key": "v"}
     assert order["createdAt"] == order["updatedAt"] == "2031-03-04T05:06:07.890Z"

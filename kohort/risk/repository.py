@@ -1,0 +1,57 @@
+"""What the risk signals read: a group's members and an address's recent orders."""
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort.models import Order, PaymentGroup
+from kohort.risk.signals import Person
+
+CANCELED = "CANCELED"
+
+
+async def members(session: AsyncSession, group: PaymentGroup) -> list[Person]:
+    """The group's members as the signals see them; a canceled order is no member."""
+    rows = await session.execute(
+        select(
+            Order.customer_email,
+            Order.customer_first_name,
+            Order.customer_last_name,
+            Order.customer_phone_number,
+            Order.customer_ip,
+            Order.device_fingerprint,
+            Order.payment_fingerprint,
+            Order.customer_id,
+        ).where(Order.payment_group_id == group.id, Order.status != CANCELED)
+    )
+    return [
+        Person(
+            email=email,
+            first_name=first,
+            last_name=last,
+            phone=phone,
+            ip=ip,
+            device=device,
+            payment=payment,
+            creator=customer_id == group.customer_id,
+        )
+        for email, first, last, phone, ip, device, payment, customer_id in rows
+    ]
+
+
+async def orders_from_ip(
+    session: AsyncSession, *, organization_id: str, livemode: bool, ip: str, since: datetime
+) -> int:
+    """Orders the mode registered from `ip` since `since` (an index range)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Order)
+        .where(
+            Order.organization_id == organization_id,
+            Order.livemode == livemode,
+            Order.customer_ip == ip,
+            Order.created_at >= since,
+        )
+    )
+    return int(count or 0)

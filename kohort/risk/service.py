@@ -1,0 +1,78 @@
+"""The risk of an order that joins or opens a group, computed in the order's transaction
+from the group's members and the order's own traits (kohort/risk/signals.py)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kohort.models import PaymentGroup
+from kohort.risk import repository
+from kohort.risk.signals import (
+    BURST_MINUTES,
+    Level,
+    Person,
+    Reason,
+    compare,
+    level_of,
+    own_signals,
+    reason_data,
+)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: Level
+    reasons: list[Reason]
+
+    def values(self) -> dict[str, Any]:
+        """The order's risk columns."""
+        return {
+            "risk_level": self.level,
+            "risk_reasons": [reason_data(reason) for reason in self.reasons],
+        }
+
+
+def candidate(values: dict[str, Any]) -> Person:
+    """The order about to be registered (its column values) as the signals see it."""
+    return Person(
+        email=values["customer_email"],
+        first_name=values["customer_first_name"],
+        last_name=values["customer_last_name"],
+        phone=values["customer_phone_number"],
+        ip=values["customer_ip"],
+        device=values["device_fingerprint"],
+        payment=values["payment_fingerprint"],
+    )
+
+
+async def assess(
+    session: AsyncSession,
+    values: dict[str, Any],
+    *,
+    group: PaymentGroup | None,
+    now: datetime,
+) -> Assessment:
+    """The risk of the order of `values` joining `group`, or opening one (`group` None):
+    its likeness to each member, then its own traits (a throw-away domain, a burst)."""
+    person = candidate(values)
+    reasons: list[Reason] = []
+    if group is not None:
+        reasons += compare(person, await repository.members(session, group))
+    recent = 0
+    if person.ip is not None:
+        recent = await repository.orders_from_ip(
+            session,
+            organization_id=values["organization_id"],
+            livemode=values["livemode"],
+            ip=person.ip,
+            since=now - timedelta(minutes=BURST_MINUTES),
+        )
+    reasons += own_signals(person, recent_orders_from_ip=recent)
+    reasons.sort(key=_strongest)
+    return Assessment(level=level_of(reasons), reasons=reasons)
+
+
+def _strongest(reason: Reason) -> tuple[int, str]:
+    return (-["LOW", "MEDIUM", "HIGH", "HIGHEST"].index(reason.level), reason.code)
