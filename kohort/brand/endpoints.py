@@ -5,14 +5,16 @@ load them), outside the OpenAPI document like the share page."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from kohort.audit.endpoints import ApiActor
+from kohort.audit.service import Actor
 from kohort.brand import images, service
 from kohort.brand.schemas import BrandRead, BrandUpdate
 from kohort.config import Settings
 from kohort.db import Database
-from kohort.http.auth import SecretKey
+from kohort.http.auth import AuthContext, SecretKey
 from kohort.http.openapi import errors
 from kohort.http.routing import KohortRoute, Session, UploadRoute
 from kohort.organization import service as organizations
@@ -83,7 +85,7 @@ async def update_brand(
 
 
 async def _upload(
-    request: Request, id: str, kind: str, session: Any, auth: Any, actor: Any
+    request: Request, id: str, kind: str, session: AsyncSession, auth: AuthContext, actor: Actor
 ) -> BrandRead:
     organization = await organizations.get_own_organization(
         session, organization_id=id, caller_organization_id=auth.organization_id

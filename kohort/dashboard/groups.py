@@ -25,6 +25,7 @@ from kohort.dashboard.endpoints import db_of, html, redirect
 from kohort.dashboard.errors import Forbidden, PageNotFound
 from kohort.dashboard.guard import Page, signed_in
 from kohort.dashboard.listing import clean, fetch
+from kohort.dashboard.order_views import risk_formats
 from kohort.dashboard.rendering import translate
 from kohort.dashboard_user.service import WRITE
 from kohort.errors import AppError, ValidationError
@@ -248,6 +249,7 @@ async def group_page(organization_id: str, group_id: str, request: Request) -> R
         "group": group,
         "labels": group_statuses(page.locale),
         "order_labels": order_statuses(page.locale),
+        **risk_formats(page.locale),
         "event_labels": event_labels(page.locale),
         "members": members,
         "orders": {order.id: order for order in members},

@@ -1,7 +1,8 @@
 """What every signed-in page gets, checked before it runs: the user (a live session, its
 second factor done), the CSRF token of a form post, the organization in the URL (one the
 user is a member of: any other id is the same 404 as an unknown one), the role's permission
-(403 otherwise), and the mode the user looks at."""
+(403 otherwise), and the mode the user looks at, with its number of orders waiting for a review
+(the navigation shows it)."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +13,10 @@ from starlette.requests import Request
 from kohort.config import Settings
 from kohort.dashboard import rendering, security
 from kohort.dashboard.errors import CSRFRefused, Forbidden, PageNotFound, SignInRequired
-from kohort.dashboard_user import repository, service, sessions
+from kohort.dashboard_user import repository as users
+from kohort.dashboard_user import service, sessions
 from kohort.models import DashboardSession, DashboardUser
+from kohort.order import repository
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Page:
     memberships: list[Membership]
     current: Membership | None
     csrf: str
+    pending_reviews: int = 0
 
     @property
     def livemode(self) -> bool:
@@ -74,7 +78,7 @@ async def signed_in(
         raise SignInRequired(request.url.path if request.method == "GET" else None)
     if row.second_factor_pending:
         raise SignInRequired()
-    user = await repository.get_user(session, row.user_id)
+    user = await users.get_user(session, row.user_id)
     if user is None or user.disabled_at is not None:
         raise SignInRequired()
     locale = rendering.choose(request, user.locale)
@@ -96,6 +100,10 @@ async def signed_in(
     page = Page(user, row, locale, memberships, current, row.csrf_token)
     if organization_id is not None and not page.can(permission):
         raise Forbidden(locale)
+    if current is not None:
+        page.pending_reviews = await repository.count_pending_reviews(
+            session, current.organization_id, row.livemode
+        )
     return page
 
 

@@ -102,18 +102,20 @@ async def fetch(
     id_column: InstrumentedAttribute[Any],
     sortable: Iterable[str],
     default_sort: str = "createdAt",
+    default_descending: bool = True,
     conditions: Iterable[str] = (),
     params: Mapping[str, str] | None = None,
     take: int = PAGE_SIZE,
 ) -> Listing[Any]:
     """One page of `stmt` under `conditions` (API `search` conditions, ANDed). An unknown
-    `sort` falls back to `default_sort`; a page past the end shows the last one."""
+    `sort` falls back to `default_sort`, a missing `dir` to `default_descending`; a page past
+    the end shows the last one."""
     query = request.query_params
     allowed = set(sortable)
     sort = query.get("sort") or default_sort
     if sort not in allowed or sort not in fields:
         sort = default_sort
-    descending = query.get("dir", "desc") != "asc"
+    descending = query.get("dir", "desc" if default_descending else "asc") != "asc"
     page = _page_number(query.get("page"))
     search = ",".join(condition for condition in conditions if condition) or None
 

@@ -1,4 +1,4 @@
-"""What the Orders and Customers pages share: money, times and statuses as the reader's
+"""What the Orders and Customers pages share: money, times, statuses and risk as the reader's
 language writes them, a service's refusal as a page shows it, a page of orders with their
 groups and payouts, and the checks on what the URL and the filters bring."""
 
@@ -88,6 +88,38 @@ def formats(locale: str) -> dict[str, Any]:
             groups.EXPIRED: translate(locale, "Expired"),
             groups.CANCELED: translate(locale, "Canceled"),
         },
+        **risk_formats(locale),
+    }
+
+
+def risk_formats(locale: str) -> dict[str, Any]:
+    """What `_risk.html` writes: the risk levels, what each reason's code means (docs/api.md,
+    "Trust"; a code without a name here is shown alone), the review states."""
+    return {
+        "risk_level": {
+            "LOW": translate(locale, "Low"),
+            "MEDIUM": translate(locale, "Medium"),
+            "HIGH": translate(locale, "High"),
+            "HIGHEST": translate(locale, "Highest"),
+        },
+        "risk_reason": {
+            "SAME_MAILBOX": translate(locale, "Same mailbox as a member"),
+            "SIMILAR_EMAIL": translate(locale, "E-mail one letter away from a member's"),
+            "SAME_NAME": translate(locale, "Same first and last name as a member"),
+            "SAME_PHONE": translate(locale, "Same phone number as a member"),
+            "SAME_PAYMENT_FINGERPRINT": translate(locale, "Same payment card as a member"),
+            "SAME_DEVICE": translate(locale, "Same device as a member"),
+            "SAME_IP": translate(locale, "Same network address as a member"),
+            "COMPANY_DOMAIN": translate(locale, "Same company e-mail domain as a member"),
+            "CREATOR_SELF_JOIN": translate(locale, "Looks like the group's creator"),
+            "DISPOSABLE_EMAIL": translate(locale, "Disposable e-mail address"),
+            "BURST": translate(locale, "Third order or more from one address in 10 minutes"),
+        },
+        "review_status": {
+            "PENDING": translate(locale, "Under review"),
+            "APPROVED": translate(locale, "Approved"),
+            "REJECTED": translate(locale, "Rejected"),
+        },
     }
 
 
@@ -103,6 +135,9 @@ def refusal(locale: str, error: AppError) -> dict[str, str]:
         "ORDER_ALREADY_CANCELED": translate(locale, "This order is already canceled."),
         "CUSTOMER_EXISTS": translate(locale, "Another customer has this e-mail."),
         "INVALID_AMOUNT": translate(locale, "Enter an amount such as 12.50."),
+        "REVIEW_NOT_PENDING": translate(
+            locale, "This order is not waiting for a review: nothing was changed."
+        ),
     }
     text = known.get(error.code, translate(locale, "This change could not be made."))
     detail = "" if error.code == "INVALID_AMOUNT" else error.message

@@ -1,8 +1,9 @@
 """The Orders pages: the API's list of orders (the same statement, fields and `search`
-operators) with its filters, and an order's page with its cancellation and refunds. Each
-change is the API's own service call in one write transaction, then post-redirect-get; a
-refusal is shown on the page again with the API's message, and nothing is written. The
-Customers pages (kohort.dashboard.customers) are served by this router too."""
+operators) with its filters, and an order's page with its risk, its review, its cancellation
+and refunds. Each change is the API's own service call in one write transaction, then
+post-redirect-get; a refusal is shown on the page again with the API's message, and nothing
+is written. The Customers and Reviews pages (kohort.dashboard.customers, .reviews) are served
+by this router too."""
 
 import re
 from dataclasses import replace
@@ -15,7 +16,7 @@ from starlette.responses import Response
 
 from kohort.customer import repository as customers
 from kohort.dashboard import customers as customer_pages
-from kohort.dashboard import listing
+from kohort.dashboard import listing, reviews
 from kohort.dashboard.endpoints import db_of, html, redirect
 from kohort.dashboard.errors import PageNotFound
 from kohort.dashboard.guard import Page, signed_in
@@ -35,13 +36,15 @@ from kohort.group.cashback import DiscountLevel, level_reached
 from kohort.group.ending import levels_of
 from kohort.metrics import GROUPS_CANCELED
 from kohort.models import PaymentGroup, Refund
-from kohort.order import refunding, repository, service
+from kohort.order import refunding, repository, review, service
 from kohort.order.errors import OrderNotFoundError
 from kohort.order.schemas import RefundCreate
 from kohort.payout import repository as payouts
+from kohort.risk.signals import LEVELS
 
 router = APIRouter(include_in_schema=False)
 router.include_router(customer_pages.router)
+router.include_router(reviews.router)
 
 
 AMOUNT = re.compile(r"(\d{1,13})(?:[.,](\d{1,2}))?")
@@ -67,6 +70,7 @@ async def orders_page(organization_id: str, request: Request) -> Response:
     status = typed_text(query.get("status"))[:40]
     text = typed_text(query.get("q"))
     payout = query.get("payout", "")
+    risk = typed_text(query.get("risk"))[:20]
     async with db_of(request).write() as session:
         page = await signed_in(session, request, organization_id=organization_id)
         stmt = repository.select_listed(organization_id, page.livemode)
@@ -78,8 +82,13 @@ async def orders_page(organization_id: str, request: Request) -> Response:
             session,
             request,
             stmt,
-            [f"status:{status}" if status else ""],
-            {"status": status, "q": text, "payout": payout if payout in PAYOUT_FILTERS else ""},
+            [f"status:{status}" if status else "", f"riskLevel:{risk}" if risk else ""],
+            {
+                "status": status,
+                "q": text,
+                "payout": payout if payout in PAYOUT_FILTERS else "",
+                "risk": risk,
+            },
         )
     if payout and payout not in PAYOUT_FILTERS:
         error = error or ""
@@ -92,6 +101,8 @@ async def orders_page(organization_id: str, request: Request) -> Response:
         "status": status,
         "q": text,
         "payout": payout,
+        "risk": risk,
+        "risk_levels": LEVELS,
         "statuses": repository.STATUSES,
         "payout_filters": payouts.STATUSES,
     }
@@ -144,7 +155,6 @@ async def _order_context(session: Any, request: Request, page: Page, order_id: s
         id_column=Refund.id,
         sortable=("createdAt", "amount"),
     )
-    open_statuses = (repository.CREATED, repository.CASHBACK_AVAILABLE)
     payout = await payouts.get_by_order(session, order.id)
     level = None if group is None else level_reached(levels_of(group), group.participants_count)
     here = f"/dashboard/o/{organization_id}/orders/{order.id}"
@@ -167,8 +177,9 @@ async def _order_context(session: Any, request: Request, page: Page, order_id: s
         "payout": payout,
         "refunds": replace(refunds, path=here),
         "left": order.amount - order.amount_refunded,
-        "changeable": page.can(WRITE) and order.status in open_statuses and payout is None,
+        "changeable": page.can(WRITE) and order.status in service.UNPAID and payout is None,
         "can_write": page.can(WRITE),
+        **await reviews.review_facts(session, page, order),
     }
 
 
@@ -256,3 +267,38 @@ async def refund_order(organization_id: str, order_id: str, request: Request) ->
     if refunded.group_canceled:
         GROUPS_CANCELED.inc()
     return redirect(f"/dashboard/o/{organization_id}/orders/{order_id}?done=refunded")
+
+
+@router.post("/dashboard/o/{organization_id}/orders/{order_id}/review")
+async def review_order(organization_id: str, order_id: str, request: Request) -> Response:
+    """Approve or reject an order under review (`kohort.order.review`), from its page or from
+    the Reviews page (`back`), which the answer goes back to."""
+    checked_id(request, order_id)
+    form = await request.form()
+    back = reviews.back_of(organization_id, form)
+    try:
+        async with db_of(request).write() as session:
+            page = await signed_in(
+                session, request, organization_id=organization_id, permission=WRITE, form=form
+            )
+            approve = reviews.decision_of(form)
+            await review.review_order(
+                session,
+                organization_id=organization_id,
+                livemode=page.livemode,
+                order_id=order_id,
+                approve=approve,
+                actor=page.user.id,
+            )
+    except OrderNotFoundError:
+        raise PageNotFound(choose(request)) from None
+    except AppError as error:
+        if back is not None:
+            return await reviews.queue_page(request, organization_id, form=form, error=error)
+        return await _order_page(
+            request, organization_id, order_id, form=form, error=error, action="review"
+        )
+    done = "approved" if approve else "rejected"
+    if back is not None:
+        return redirect(reviews.after(back, done=done, order=order_id))
+    return redirect(f"/dashboard/o/{organization_id}/orders/{order_id}?done={done}")

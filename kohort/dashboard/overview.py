@@ -1,6 +1,7 @@
-"""The Overview: what referral brought in the period against the previous one, the same
-figures as `GET /analytics` (the same service computes both), with server-rendered SVG
-charts, the top groups, and every table as CSV."""
+"""The Overview: this month's cashback budget use (`GET …/cashback-budget`'s figures), what
+referral brought in the period against the previous one, the same figures as `GET /analytics`
+(the same service computes both), with server-rendered SVG charts, the top groups, and every
+table as CSV. The Trust page (kohort.dashboard.trust) is served by this router too."""
 
 import csv
 import io
@@ -16,19 +17,25 @@ from kohort import clock
 from kohort.analytics import service as analytics
 from kohort.analytics.charts import Point, bar_chart, line_chart
 from kohort.analytics.schemas import AnalyticsRead
+from kohort.dashboard import trust
 from kohort.dashboard.endpoints import db_of, html
 from kohort.dashboard.guard import Page, signed_in
 from kohort.dashboard.rendering import translate
 from kohort.errors import AppError
+from kohort.group_settings.service import get_settings
+from kohort.organization import service as organizations
+from kohort.risk import budget
 
 router = APIRouter(include_in_schema=False)
+router.include_router(trust.router)
 PERIODS = ("7d", "30d", "90d")
 
 
 async def _figures(
-    request: Request, organization_id: str
-) -> tuple[Page, AnalyticsRead | None, str | None]:
-    """The page, and the analytics of the period asked for (or the error that refuses it)."""
+    request: Request, organization_id: str, *, with_budget: bool = False
+) -> tuple[Page, AnalyticsRead | None, str | None, dict[str, Any] | None]:
+    """The page, the analytics of the period asked for (or the error that refuses it), and
+    when asked this month's budget (`budget.read`)."""
     query = request.query_params
     db = db_of(request)
     async with db.write() as session:
@@ -36,6 +43,15 @@ async def _figures(
     custom = bool(query.get("from") or query.get("to"))
     now = clock.now()
     async with db.read() as session:
+        used = None
+        if with_budget:
+            organization = await organizations.get_own_organization(
+                session, organization_id=organization_id, caller_organization_id=organization_id
+            )
+            settings = await get_settings(
+                session, organization_id=organization_id, livemode=page.livemode
+            )
+            used = await budget.read(session, organization, settings, now)
         try:
             figures = await analytics.analytics(
                 session,
@@ -48,16 +64,17 @@ async def _figures(
                 now=now,
             )
         except AppError as error:
-            return page, None, error.message
-    return page, figures, None
+            return page, None, error.message, used
+    return page, figures, None, used
 
 
 @router.get("/dashboard/o/{organization_id}/overview")
 async def overview(organization_id: str, request: Request) -> Response:
-    page, figures, error = await _figures(request, organization_id)
+    page, figures, error, used = await _figures(request, organization_id, with_budget=True)
     locale = page.locale
     context: dict[str, Any] = {
         **page.layout(request.url.path),
+        "budget": None if used is None else trust.budget_view(used, locale),
         "periods": PERIODS,
         "period": request.query_params.get("period") or "30d",
         "start": request.query_params.get("from", ""),
@@ -107,7 +124,7 @@ async def overview(organization_id: str, request: Request) -> Response:
 @router.get("/dashboard/o/{organization_id}/overview/{table}.csv")
 async def overview_csv(organization_id: str, table: str, request: Request) -> Response:
     """`daily.csv` or `top-groups.csv` of the period shown (amounts in cents)."""
-    page, figures, error = await _figures(request, organization_id)
+    page, figures, error, _ = await _figures(request, organization_id)
     if table not in ("daily", "top-groups") or figures is None:
         return Response(
             error or "No such table.",

@@ -95,7 +95,7 @@ def parse_euros(text: str) -> int | None:
     return int(Decimal(text).scaleb(2))
 
 
-def _integer(text: str) -> int | str | None:
+def integer(text: str) -> int | str | None:
     """A whole number as the JSON integer the API takes; other text goes on to the schema,
     which refuses it with its own message."""
     text = text.strip()
@@ -140,7 +140,7 @@ def _levels(form: Form) -> tuple[list[dict[str, Any]], list[int]]:
             continue
         item: dict[str, Any] = {}
         if participants.strip():
-            item["participantsToUnlock"] = _integer(participants)
+            item["participantsToUnlock"] = integer(participants)
         if value.strip():
             item["value"] = value.strip().replace(",", ".")
         items.append(item)
@@ -170,7 +170,7 @@ def _body(form: Form, saved: "Saved") -> Body:
         ("max_participants", "maxParticipants"),
         ("minutes_duration", "minutesDuration"),
     ):
-        given = _integer(values[key])
+        given = integer(values[key])
         if given != snapshot[name]:
             changes[name] = given
     cents = parse_euros(values["min_purchase"]) if values["min_purchase"].strip() else None

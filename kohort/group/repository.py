@@ -62,6 +62,8 @@ ORDER_STATUSES = (
     ORDER_CANCELED,
 )
 REVIEW_PENDING = "PENDING"
+REVIEWABLE = (ORDER_CREATED, CASHBACK_ON_HOLD)
+"""The statuses in which a pending review can still be decided: in an open group, or held."""
 
 
 def canceled_email_key(order_id: str) -> str:
@@ -621,7 +623,7 @@ async def resolve_review(
         .where(
             Order.id == order.id,
             Order.review_status == REVIEW_PENDING,
-            Order.status.in_((ORDER_CREATED, CASHBACK_ON_HOLD)),
+            Order.status.in_(REVIEWABLE),
         )
         .values(**values)
         .returning(Order.status)
@@ -637,7 +639,7 @@ async def due_reviews(session: AsyncSession, *, now: datetime, limit: int) -> li
         .where(
             Order.review_status == REVIEW_PENDING,
             Order.review_due_at <= now,
-            Order.status.in_((ORDER_CREATED, CASHBACK_ON_HOLD)),
+            Order.status.in_(REVIEWABLE),
         )
         .order_by(Order.review_due_at, Order.id)
         .limit(limit)

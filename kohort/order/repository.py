@@ -5,7 +5,7 @@ also holds the order statuses; they are named here too for the order's callers."
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, exists, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.group import repository as groups
@@ -20,6 +20,7 @@ CANCELED = groups.ORDER_CANCELED
 CASHBACK_ON_HOLD = groups.CASHBACK_ON_HOLD
 CASHBACK_REJECTED = groups.CASHBACK_REJECTED
 STATUSES = groups.ORDER_STATUSES
+REVIEWABLE = groups.REVIEWABLE
 canceled_email_key = groups.canceled_email_key
 
 LIST_FIELDS = {
@@ -154,3 +155,26 @@ def payout_is(status: str | None) -> ColumnElement[bool]:
     if status is None:
         return ~exists().where(Payout.order_id == Order.id)
     return exists().where(Payout.order_id == Order.id, Payout.status == status)
+
+
+def _pending_review(organization_id: str, livemode: bool) -> ColumnElement[bool]:
+    return and_(
+        Order.review_status == groups.REVIEW_PENDING,
+        Order.organization_id == organization_id,
+        Order.livemode == livemode,
+        Order.status.in_(REVIEWABLE),
+    )
+
+
+def select_pending_reviews(organization_id: str, livemode: bool) -> Select[Order]:
+    """The mode's review queue: its orders under review a decision can still change."""
+    return select(Order).where(_pending_review(organization_id, livemode))
+
+
+async def count_pending_reviews(session: AsyncSession, organization_id: str, livemode: bool) -> int:
+    """The queue's size (the partial index of pending reviews), which the dashboard's
+    navigation shows on every page."""
+    count = await session.scalar(
+        select(func.count()).select_from(Order).where(_pending_review(organization_id, livemode))
+    )
+    return int(count or 0)

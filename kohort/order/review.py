@@ -79,21 +79,16 @@ async def resolve(
     if leaves and group is not None:
         await groups.leave_group(session, group, now=now, actor=actor)
     data = order_data(order)
-    await append_event(
-        session,
-        type="order.review_resolved",
-        organization_id=order.organization_id,
-        livemode=order.livemode,
-        data=data,
-    )
-    if released:
+    types = ["order.review_resolved"] + (["order.cashback_available"] if released else [])
+    for event_type in types:
         await append_event(
             session,
-            type="order.cashback_available",
+            type=event_type,
             organization_id=order.organization_id,
             livemode=order.livemode,
             data=data,
         )
+    if released:
         await budget.count_available(
             session, [(order.organization_id, order.livemode, order.amount_cashback or 0)], now=now
         )

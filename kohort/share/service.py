@@ -255,7 +255,9 @@ def share_links(message: str, subject: str, invite_url: str) -> dict[str, str]:
     }
 
 
-def _qr(invite_url: str, title: str, color: str) -> Markup:
+def _qr(invite_url: str, title: str) -> Markup:
+    """The invite link's QR code, black on white whatever the brand (scanners need the
+    contrast)."""
     code = segno.make(invite_url, error="m")
     svg = code.svg_inline(scale=5, title=title, dark="#000", light="#fff", omitsize=True)
     return Markup(svg.replace("<svg ", '<svg role="img" class="qr" ', 1))
@@ -339,6 +341,6 @@ def shared(found: Found, *, locale: str, now: datetime, base_url: str, invite: b
         invite_url=link,
         message=message,
         links=share_links(message, title, link),
-        qr=_qr(link, _("QR code of the invite link"), color),
+        qr=_qr(link, _("QR code of the invite link")),
         og=og,
     )

@@ -66,6 +66,7 @@ async def test_rolling_a_key_using_it_and_retrying_a_webhook_delivery_on_a_phone
         new = await page.locator("#new-key").input_value()
         assert new.startswith("sk_test_") and new != old
         assert "it will not be shown again" in await page.locator(".issued").inner_text()
+        await page.wait_for_load_state("load")  # the stylesheet in: without it, the page is wider
         assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         await _shot(page, tmp_path, "key-rolled.png")
         async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as api:

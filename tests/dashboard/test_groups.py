@@ -240,6 +240,7 @@ async def test_a_group_page_shows_members_levels_time_left_metadata_and_timeline
             "€100.00",
             "—",
             "Registered",
+            "Low",
             f"Mar 4, 2031, 6:06:07{AM}",
         ],
         [
@@ -247,6 +248,7 @@ async def test_a_group_page_shows_members_levels_time_left_metadata_and_timeline
             "€50.00",
             "—",
             "Registered",
+            "Highest",
             f"Mar 4, 2031, 6:06:37{AM}",
         ],
     ]

@@ -206,3 +206,41 @@ async def test_stripe_down_for_a_day_fails_the_payout_after_the_last_attempt(
         assert payout["attempts"] == jobs.MAX_ATTEMPTS
         assert payout["lastError"].startswith(f"Gave up after {jobs.MAX_ATTEMPTS} attempts")
         assert sum(jobs.RETRY_DELAYS, timedelta(0)) < timedelta(hours=24)
+
+
+async def test_held_cashback_is_never_paid_until_it_is_released(
+    client: httpx.AsyncClient,
+    db: Database,
+    stripe_settings: Settings,
+    localstripe: LocalStripe,
+    org: Org,
+) -> None:
+    await _stripe_shop(client, org)
+    response = await client.patch(
+        f"/organizations/{org.id}/risk-policy",
+        json={"actions": {"HIGHEST": "review"}},
+        headers=bearer(org.sk_live),
+    )
+    assert response.status_code == 200, response.text
+    intents = [await localstripe.payment_intent(amount) for amount in (10_000, 6000)]
+    # Both buyers are "Ada Lovelace": the joiner's order is HIGHEST (SAME_NAME), held.
+    creator, held = await completed_group(client, org, org.sk_live, [10_000, 6000], intents)
+    assert (held["status"], held["reviewStatus"]) == ("CASHBACK_ON_HOLD", "PENDING")
+
+    for _ in range(3):
+        await _pay(db, stripe_settings)
+    assert await order_statuses(client, org.sk_live, [creator, held]) == [
+        "CASHBACK_SENT",
+        "CASHBACK_ON_HOLD",
+    ]
+    assert await localstripe.refunds(intents[1]) == []
+
+    approved = await client.post(
+        f"/orders/{held['id']}/review", json={"decision": "approve"}, headers=bearer(org.sk_live)
+    )
+    assert approved.status_code == 200, approved.text
+    await _pay(db, stripe_settings)
+    await _pay(db, stripe_settings)
+    assert await order_statuses(client, org.sk_live, [held]) == ["CASHBACK_SENT"]
+    (refund,) = await localstripe.refunds(intents[1])
+    assert refund.amount == 600

@@ -11,6 +11,8 @@ from kohort import clock
 from kohort.db import Database
 from kohort.group import jobs
 from kohort.order.review import resolve_due_reviews
+from kohort.webhook.schemas import EVENT_TYPES
+from kohort.worker import Worker
 from tests.factories import Org, bearer
 from tests.group_settings.api import levels, patched
 from tests.order.api import (
@@ -338,3 +340,63 @@ async def test_a_review_needs_a_decision(client: httpx.AsyncClient, shop: Org) -
     assert_error(
         await review(client, shop.sk_test, "ord_00000000000000", "approve"), 404, "NOT_FOUND"
     )
+
+
+async def test_the_workers_sweep_decides_the_reviews_past_their_deadline(
+    client: httpx.AsyncClient, db: Database, shop: Org
+) -> None:
+    with frozen_at(START) as traveller:
+        await set_policy(client, shop, shop.sk_test, reviewDays=1)
+        _, held = await _held_group(client, shop)
+        traveller.shift(timedelta(days=1, seconds=1))
+        swept = await Worker(db=db).sweep()
+    assert swept.reviewed >= 1
+    decided = await _order(client, shop.sk_test, held["id"])
+    assert (decided["status"], decided["reviewedBy"]) == ("CASHBACK_AVAILABLE", "system")
+
+
+@pytest.mark.parametrize("route", ["/orders", "/checkout-sessions"])
+async def test_review_and_allow_through_both_routes(
+    client: httpx.AsyncClient, shop: Org, route: str
+) -> None:
+    creator = await place_order(client, shop.sk_test, **ana())
+    code = creator["paymentGroup"]["shareId"]
+
+    async def post(**overrides: Any) -> dict[str, Any]:
+        body = buyer(paymentGroupShareId=code, **ana(), **overrides)
+        if route == "/checkout-sessions":
+            body = {**body, "amountTotal": body.pop("amount")}
+        response = await client.post(route, json=body, headers=bearer(shop.sk_test))
+        assert response.status_code == 201, response.text
+        answer: dict[str, Any] = response.json()
+        assert answer["joinError"] is None and answer["paymentGroupShareId"] == code
+        return answer
+
+    held = await post()
+    assert (held["riskLevel"], held["reviewStatus"]) == ("HIGHEST", "PENDING")
+    await set_policy(client, shop, shop.sk_test, actions={"HIGHEST": "allow"})
+    allowed = await post()
+    assert (allowed["riskLevel"], allowed["reviewStatus"]) == ("HIGHEST", None)
+
+
+def test_webhooks_can_subscribe_to_the_trust_events() -> None:
+    types = {"order.review_required", "order.review_resolved", "budget.threshold_reached"}
+    assert types <= set(EVENT_TYPES)
+
+
+async def test_orders_are_listed_by_review_and_risk(client: httpx.AsyncClient, shop: Org) -> None:
+    _, held = await _held_group(client, shop)
+    page = await get_json(
+        client,
+        shop.sk_test,
+        "/orders",
+        search="reviewStatus:PENDING,riskLevel:HIGHEST",
+        orderBy="reviewDueAt:asc",
+        take=100,
+    )
+    assert held["id"] in [order["id"] for order in page["data"]]
+    assert {order["reviewStatus"] for order in page["data"]} == {"PENDING"}
+    response = await client.get(
+        "/orders", params={"search": "riskLevel:SEVERE"}, headers=bearer(shop.sk_test)
+    )
+    assert_error(response, 400, "VALIDATION_ERROR")
