@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Browser, Dialog, Page
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from tests.dashboard.browsing import PHONE, create_user, needs_chromium, sign_in, watch
 from tests.factories import bearer
@@ -63,15 +63,17 @@ async def test_an_owner_filters_groups_opens_one_and_cancels_another_on_a_phone(
     await sign_in(page)
     await page.get_by_role("link", name="Groups", exact=True).click()
     assert page.url.endswith(f"/dashboard/o/{server.organization_id}/groups")
-    assert await page.locator("table.groups tbody tr").count() == 2
+    await expect(page.locator("table.groups tbody tr")).to_have_count(2)
     await fits(page, "list")
 
     await page.get_by_label("Status").select_option("OPEN")
     await page.get_by_label("Code or e-mail").fill("GRACE@")
     await page.get_by_role("button", name="Filter").click()
+    await page.wait_for_load_state("load")
     assert "status=OPEN" in page.url and "q=GRACE%40" in page.url
     rows = page.locator("table.groups tbody tr")
-    assert await rows.count() == 1
+    # The filtered page's table, once it has replaced the list's (the URL changes first).
+    await expect(rows).to_have_count(1)
     assert code in await rows.first.inner_text()
     await fits(page, "filtered")
 
