@@ -17,6 +17,7 @@ from kohort.risk.signals import (
     compare,
     level_of,
     own_signals,
+    ranked,
     reason_data,
 )
 
@@ -69,10 +70,5 @@ async def assess(
             ip=person.ip,
             since=now - timedelta(minutes=BURST_MINUTES),
         )
-    reasons += own_signals(person, recent_orders_from_ip=recent)
-    reasons.sort(key=_strongest)
+    reasons = ranked([*reasons, *own_signals(person, recent_orders_from_ip=recent)])
     return Assessment(level=level_of(reasons), reasons=reasons)
-
-
-def _strongest(reason: Reason) -> tuple[int, str]:
-    return (-["LOW", "MEDIUM", "HIGH", "HIGHEST"].index(reason.level), reason.code)

@@ -223,7 +223,7 @@ def _self_join(reasons: Sequence[Reason]) -> Reason | None:
     return Reason("CREATOR_SELF_JOIN", "HIGHEST", detail)
 
 
-def _ranked(reasons: Sequence[Reason]) -> list[Reason]:
+def ranked(reasons: Sequence[Reason]) -> list[Reason]:
     """Strongest first, then by code; one reason per (code, detail), which a code's fixed level
     makes one per distinct Reason; at most MAX_REASONS."""
     ordered = sorted(reasons, key=lambda r: (-LEVELS.index(r.level), r.code))
@@ -242,7 +242,7 @@ def compare(candidate: Person, members: Sequence[Person]) -> list[Reason]:
             if self_join is not None:
                 reasons.append(self_join)
                 self_joined = True
-    return _ranked(reasons)
+    return ranked(reasons)
 
 
 def own_signals(candidate: Person, *, recent_orders_from_ip: int) -> list[Reason]:
@@ -255,7 +255,7 @@ def own_signals(candidate: Person, *, recent_orders_from_ip: int) -> list[Reason
     if ip and orders >= BURST_ORDERS:
         detail = f"{orders} orders from {ip} in {BURST_MINUTES} minutes"
         reasons.append(Reason("BURST", "HIGH", detail))
-    return _ranked(reasons)
+    return ranked(reasons)
 
 
 def level_of(reasons: Sequence[Reason]) -> Level:

@@ -9,6 +9,7 @@ from kohort.risk.signals import (
     BURST_MINUTES,
     BURST_ORDERS,
     LEVELS,
+    MAX_REASONS,
     Level,
     Person,
     Reason,
@@ -20,6 +21,7 @@ from kohort.risk.signals import (
     mailbox_key,
     name_key,
     own_signals,
+    ranked,
     reason_data,
 )
 
@@ -582,3 +584,12 @@ def test_reason_data_is_a_json_ready_dict() -> None:
 
 def test_full_width_names_in_these_tests_really_are_full_width() -> None:
     assert _wide("Jo") == "\uff2a\uff4f"
+
+
+def test_a_joins_reasons_and_its_own_together_keep_the_cap() -> None:
+    members = [Person(email=f"user{n}@gmail.com", ip="203.0.113.7") for n in range(1, 10)]
+    joined = compare(Person(email="user0@gmail.com", ip="203.0.113.7"), members)
+    own = own_signals(Person(email="x@mailinator.com", ip="203.0.113.7"), recent_orders_from_ip=5)
+    combined = ranked([*joined, *own])
+    assert len(combined) == MAX_REASONS
+    assert combined[0].level == "HIGH" and level_of(combined) == "HIGH"
