@@ -2,7 +2,9 @@
 
 SQLite runs in WAL mode with a busy timeout; a *write* session begins its transaction with
 `BEGIN IMMEDIATE` so two writers queue on the lock instead of failing mid-transaction, while
-read sessions use plain deferred transactions and never block anyone. Within one process,
+read sessions use plain deferred transactions and never block anyone. Statements run on the
+event loop itself (`kohort.sqlite_direct`), except the long reads of `Database.read(offload=True)`,
+which run on aiosqlite's thread. Within one process,
 SQLite writers also queue on an asyncio lock first: they wait their turn in order instead of
 polling the file lock with SQLite's sleeping busy handler (which makes for long tail latencies).
 Background writers (the worker's outbox lanes, marked with `background_writes`) let waiting
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from kohort import sqlite_direct
 from kohort.config import Settings
 
 _WRITE_OPTION = "kohort_write"
@@ -84,6 +87,9 @@ class Database:
     read_sessions: async_sessionmaker[AsyncSession]
     write_sessions: async_sessionmaker[AsyncSession]
     is_sqlite: bool
+    offloaded_reads: async_sessionmaker[AsyncSession] | None = None
+    """SQLite only: sessions whose statements run on a thread (aiosqlite), for long reads."""
+    offloaded_engine: AsyncEngine | None = None
     _writer: WriterQueue = field(default_factory=WriterQueue, repr=False)
 
     @asynccontextmanager
@@ -108,15 +114,22 @@ class Database:
             yield
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.read_sessions() as session, session.begin():
+    async def read(self, *, offload: bool = False) -> AsyncIterator[AsyncSession]:
+        """One read transaction. `offload`: its statements may take long (aggregates over an
+        organization's history); on SQLite they run on a thread so the loop goes on serving."""
+        sessions = (offload and self.offloaded_reads) or self.read_sessions
+        async with sessions() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.offloaded_engine is not None:
+            await self.offloaded_engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int | None) -> None:
+    """`busy_timeout_ms`: SQLite's own (sleeping) busy handler, for a connection off the loop;
+    None on the loop, where `kohort.sqlite_direct` waits for locks asynchronously."""
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -125,7 +138,8 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        if busy_timeout_ms is not None:
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -151,13 +165,24 @@ def create_database(settings: Settings, *, pooled: bool = True) -> Database:
         kwargs.update(pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size)
     elif not pooled:
         kwargs["poolclass"] = NullPool
+    offloaded: AsyncEngine | None = None
+    if is_sqlite and url.get_driver_name() == "aiosqlite":
+        if not in_memory:
+            offloaded = create_async_engine(url, **kwargs)
+            _configure_sqlite(offloaded, settings.sqlite_busy_timeout_ms)
+        url = url.set(drivername=f"sqlite+{sqlite_direct.NAME}")
     engine = create_async_engine(url, pool_pre_ping=not is_sqlite, **kwargs)
     if is_sqlite:
-        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        direct = url.get_driver_name() == sqlite_direct.NAME
+        _configure_sqlite(engine, None if direct else settings.sqlite_busy_timeout_ms)
     write_engine = engine.execution_options(**{_WRITE_OPTION: True})
     return Database(
         engine=engine,
         read_sessions=async_sessionmaker(engine, expire_on_commit=False),
         write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
         is_sqlite=is_sqlite,
+        offloaded_reads=(
+            None if offloaded is None else async_sessionmaker(offloaded, expire_on_commit=False)
+        ),
+        offloaded_engine=offloaded,
     )

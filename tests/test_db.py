@@ -6,10 +6,16 @@ import sqlite3
 
 import pytest
 from sqlalchemy import make_url, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kohort.config import Settings
-from kohort.db import BACKGROUND_PATIENCE, Database, WriterQueue, background_writes
+from kohort.db import (
+    BACKGROUND_PATIENCE,
+    Database,
+    WriterQueue,
+    background_writes,
+    create_database,
+)
 
 
 @pytest.fixture
@@ -21,13 +27,74 @@ def sqlite_only(settings: Settings) -> None:
 async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(
     db: Database, settings: Settings, sqlite_only: None
 ) -> None:
-    async with db.read() as session:
-        journal = (await session.execute(text("PRAGMA journal_mode"))).scalar_one()
-        foreign_keys = (await session.execute(text("PRAGMA foreign_keys"))).scalar_one()
-        busy = (await session.execute(text("PRAGMA busy_timeout"))).scalar_one()
-    assert journal == "wal"
-    assert foreign_keys == 1
-    assert busy == settings.sqlite_busy_timeout_ms
+    """On the loop SQLite's sleeping busy handler is off (kohort.sqlite_direct waits for
+    locks itself); the offloaded reads' thread keeps it."""
+    for offload, expected_busy in ((False, 0), (True, settings.sqlite_busy_timeout_ms)):
+        async with db.read(offload=offload) as session:
+            journal = (await session.execute(text("PRAGMA journal_mode"))).scalar_one()
+            foreign_keys = (await session.execute(text("PRAGMA foreign_keys"))).scalar_one()
+            busy = (await session.execute(text("PRAGMA busy_timeout"))).scalar_one()
+        assert journal == "wal"
+        assert foreign_keys == 1
+        assert busy == expected_busy
+
+
+async def test_a_writer_waiting_for_another_process_lock_leaves_the_loop_running(
+    settings: Settings, sqlite_only: None
+) -> None:
+    """Another process holds the write lock for a while: the write waits for it without
+    holding the event loop (other coroutines go on), then succeeds."""
+    path = make_url(settings.database_url).database
+    assert path
+    db = create_database(settings.model_copy(update={"sqlite_busy_timeout_ms": 10_000}))
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> int:
+        async with db.write() as session:
+            return int((await session.execute(text("SELECT 1"))).scalar_one())
+
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        ticking = asyncio.create_task(ticker())
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.3)
+        assert not writing.done(), "the write must wait for the other process's lock"
+        seen = ticks
+        other.execute("ROLLBACK")
+        assert await writing == 1
+        ticking.cancel()
+        # a blocked loop would have run the ticker once at most in those 0.3 s
+        assert seen >= 5
+    finally:
+        other.close()
+        await db.dispose()
+
+
+async def test_a_lock_held_past_the_busy_timeout_fails_the_write(
+    settings: Settings, sqlite_only: None
+) -> None:
+    path = make_url(settings.database_url).database
+    assert path
+    db = create_database(settings.model_copy(update={"sqlite_busy_timeout_ms": 200}))
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="locked"):
+            async with db.write() as session:
+                await session.execute(text("SELECT 1"))
+        other.execute("ROLLBACK")
+        async with db.write() as session:
+            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        other.close()
+        await db.dispose()
 
 
 async def test_a_write_transaction_takes_the_write_lock_when_it_begins(

@@ -5,6 +5,8 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import Select, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.http.lists import Kind, ListField
@@ -27,6 +29,21 @@ LIST_FIELDS = {
     "createdAt": ListField(Customer.created_at, Kind.TIMESTAMP),
     "updatedAt": ListField(Customer.updated_at, Kind.TIMESTAMP),
 }
+
+
+async def insert_if_absent(session: AsyncSession, values: Mapping[str, Any]) -> Customer | None:
+    """The new customer, or None when its e-mail is already one of the organization's in this
+    mode (`INSERT ... ON CONFLICT DO NOTHING RETURNING`: no savepoint, nothing to undo)."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    stmt = (
+        insert(Customer)
+        .values(dict(values))
+        .on_conflict_do_nothing(
+            index_elements=[Customer.organization_id, Customer.livemode, Customer.email_key]
+        )
+        .returning(Customer)
+    )
+    return (await session.scalars(stmt)).one_or_none()
 
 
 def email_key(email: str) -> str:

@@ -109,6 +109,37 @@ async def create_customer(
     )
 
 
+def _new_values(
+    *,
+    organization_id: str,
+    livemode: bool,
+    actor: str,
+    data: CustomerCreate,
+    locale: str,
+    phone: str | None,
+) -> dict[str, Any]:
+    email = str(data.email_address)
+    now = clock.now()
+    return {
+        "id": new_id("cus"),
+        "organization_id": organization_id,
+        "livemode": livemode,
+        "email_address": email,
+        "email_key": repository.email_key(email),
+        "first_name": data.first_name,
+        "last_name": data.last_name,
+        "phone_number": phone,
+        "locale": locale,
+        "is_blocked": False,
+        "client_reference_id": data.client_reference_id,
+        "metadata_": data.metadata or {},
+        "created_at": now,
+        "created_by": actor,
+        "updated_at": now,
+        "updated_by": actor,
+    }
+
+
 async def _insert(
     session: AsyncSession,
     *,
@@ -120,31 +151,21 @@ async def _insert(
     phone: str | None,
 ) -> Customer:
     """A new customer, known not to exist; a concurrent twin makes it 409 CUSTOMER_EXISTS."""
-    email = str(data.email_address)
-    now = clock.now()
     customer = Customer(
-        id=new_id("cus"),
-        organization_id=organization_id,
-        livemode=livemode,
-        email_address=email,
-        email_key=repository.email_key(email),
-        first_name=data.first_name,
-        last_name=data.last_name,
-        phone_number=phone,
-        locale=locale,
-        is_blocked=False,
-        client_reference_id=data.client_reference_id,
-        metadata_=data.metadata or {},
-        created_at=now,
-        created_by=actor,
-        updated_at=now,
-        updated_by=actor,
+        **_new_values(
+            organization_id=organization_id,
+            livemode=livemode,
+            actor=actor,
+            data=data,
+            locale=locale,
+            phone=phone,
+        )
     )
     session.add(customer)
     try:
         await session.flush()
     except IntegrityError:
-        raise _exists(email) from None
+        raise _exists(customer.email_address) from None
     await _record(session, "customer.created", customer)
     return customer
 
@@ -333,20 +354,21 @@ async def customer_for_order(
         phone_number=phone_number,
         locale=locale,
     )
-    try:
-        async with session.begin_nested():
-            return await _insert(
-                session,
-                organization_id=organization_id,
-                livemode=livemode,
-                actor=actor,
-                data=data,
-                locale=locale,
-                phone=_phone(phone_number, locale),
-            )
-    except CustomerExistsError:
-        twin = await repository.get_by_email(
-            session, organization_id=organization_id, livemode=livemode, email=email
-        )
-        assert twin is not None, "the unique constraint named a customer"
-        return await restore_customer(session, twin, actor=actor)
+    values = _new_values(
+        organization_id=organization_id,
+        livemode=livemode,
+        actor=actor,
+        data=data,
+        locale=locale,
+        phone=_phone(phone_number, locale),
+    )
+    # One statement, no savepoint: a concurrent twin (PostgreSQL) makes it insert nothing.
+    inserted = await repository.insert_if_absent(session, values)
+    if inserted is not None:
+        await _record(session, "customer.created", inserted)
+        return inserted
+    twin = await repository.get_by_email(
+        session, organization_id=organization_id, livemode=livemode, email=email
+    )
+    assert twin is not None, "the unique constraint named a customer"
+    return await restore_customer(session, twin, actor=actor)

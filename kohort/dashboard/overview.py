@@ -42,7 +42,7 @@ async def _figures(
         page = await signed_in(session, request, organization_id=organization_id)
     custom = bool(query.get("from") or query.get("to"))
     now = clock.now()
-    async with db.read() as session:
+    async with db.read(offload=True) as session:  # aggregates over the organization's history
         used = None
         if with_budget:
             organization = await organizations.get_own_organization(

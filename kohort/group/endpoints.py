@@ -24,7 +24,7 @@ from kohort.http.auth import AnyKey, AuthContext, SecretKey
 from kohort.http.commit import after_commit
 from kohort.http.lists import ListQuery, Page, check_expand, fetch_page, list_query
 from kohort.http.openapi import errors
-from kohort.http.routing import IDEMPOTENT, KohortRoute, Session
+from kohort.http.routing import IDEMPOTENT, READS_ONLY, KohortRoute, Session
 from kohort.metrics import GROUPS_CANCELED, GROUPS_EXPIRED, GROUPS_OPENED
 from kohort.models import PaymentGroup
 from kohort.organization import repository as organizations
@@ -202,7 +202,7 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
         "/{code}/validate",
         response_model=GroupValidation | GroupPublicValidation,
         responses=errors(404, 409, secret=False),
-        dependencies=IDEMPOTENT,
+        dependencies=[*IDEMPOTENT, READS_ONLY],
         deprecated=alias,
     )
     async def validate_group(
@@ -245,7 +245,7 @@ codes_router = APIRouter(prefix="/codes", tags=["Codes"], route_class=KohortRout
     "/{code}/validate",
     response_model=GroupValidation | GroupPublicValidation,
     responses=errors(404, 409, secret=False),
-    dependencies=IDEMPOTENT,
+    dependencies=[*IDEMPOTENT, READS_ONLY],
 )
 async def validate_code(
     code: str, session: Session, auth: AnyKey, payload: GroupValidate | None = None

@@ -58,6 +58,14 @@ async def idempotency_key_header(
 IDEMPOTENT = [Depends(idempotency_key_header)]
 
 
+async def reads_only() -> None:
+    """A route dependency that marks a POST which writes nothing (a code's validation): its
+    transaction is a read one, so on SQLite it does not queue for the writer's lock."""
+
+
+READS_ONLY = Depends(reads_only)
+
+
 class KohortRoute(APIRoute):
     raw_body: ClassVar[bool] = False
     """The body is JSON (whatever the Content-Type) and has no NUL; UploadRoute's is bytes."""
@@ -66,11 +74,13 @@ class KohortRoute(APIRoute):
         handler = super().get_route_handler()
         body_model = self.body_field.field_info.annotation if self.body_field else None
         raw_body = self.raw_body
+        writes = not any(d.dependency is reads_only for d in self.dependencies)
 
         async def route(request: Request) -> Response:
             request_id: str = request.state.request_id
             request.state.body_model = body_model
             request.state.raw_body = raw_body
+            request.state.writes = writes and request.method not in _READ_METHODS
             _expand_without_brackets(request)
             try:
                 response = await _run(request, handler)
@@ -134,7 +144,7 @@ async def _in_transaction(
     request: Request, handler: Handler, db: Database, claim: idempotency.Claim | None
 ) -> Response:
     """Authenticate (unless done already) and run the handler in one transaction."""
-    writes = request.method not in _READ_METHODS
+    writes: bool = request.state.writes or claim is not None  # the answer is stored
     async with db.transaction(writes=writes) as session:
         if getattr(request.state, "auth", None) is None:
             request.state.auth = await authenticate_in(session, request, db, writes=writes)

@@ -26,7 +26,9 @@ class Event(Base):
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
     """The order events were appended in (ids are random, timestamps can tie)."""
-    id: Mapped[str] = mapped_column(String(32), unique=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True, insert_sentinel=True)
+    """Also what a batch of appended events is matched to its `seq`s by: the events of one
+    change go in one multi-row INSERT ... RETURNING (its rows kept in order)."""
     type: Mapped[str] = mapped_column(String(64))
     organization_id: Mapped[str] = mapped_column(String(32))
     livemode: Mapped[bool] = mapped_column(Boolean)
