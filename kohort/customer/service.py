@@ -98,8 +98,7 @@ async def create_customer(
     phone = _phone(data.phone_number, locale)
     if existing is not None:
         return await _restore_with(session, existing, data, phone=phone, actor=actor)
-    return await _insert(
-        session,
+    values = _new_values(
         organization_id=organization_id,
         livemode=livemode,
         actor=actor,
@@ -107,6 +106,7 @@ async def create_customer(
         locale=locale,
         phone=phone,
     )
+    return await _insert(session, values)
 
 
 def _new_values(
@@ -140,27 +140,10 @@ def _new_values(
     }
 
 
-async def _insert(
-    session: AsyncSession,
-    *,
-    organization_id: str,
-    livemode: bool,
-    actor: str,
-    data: CustomerCreate,
-    locale: str,
-    phone: str | None,
-) -> Customer:
-    """A new customer, known not to exist; a concurrent twin makes it 409 CUSTOMER_EXISTS."""
-    customer = Customer(
-        **_new_values(
-            organization_id=organization_id,
-            livemode=livemode,
-            actor=actor,
-            data=data,
-            locale=locale,
-            phone=phone,
-        )
-    )
+async def _insert(session: AsyncSession, values: dict[str, Any]) -> Customer:
+    """A new customer (`_new_values`), known not to exist; a concurrent twin makes it 409
+    CUSTOMER_EXISTS."""
+    customer = Customer(**values)
     session.add(customer)
     try:
         await session.flush()
