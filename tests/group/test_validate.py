@@ -4,6 +4,7 @@ Every route: POST /codes/{code}/validate, POST /groups/{code}/validate and the
 /payment-groups alias. Errors come in the contract's order; requests that break several
 checks at once prove that order."""
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -373,6 +374,23 @@ async def test_validation_writes_nothing(
     assert await get_json(client, org.sk_test, f"/groups/{group['id']}") == group
     customers = await get_json(client, org.sk_test, "/customers")
     assert customers["count"] == before["customers"]
+
+
+async def test_validation_answers_while_a_writer_holds_the_database(
+    client: httpx.AsyncClient, org: Org, db: Database, route: str
+) -> None:
+    """Validation only reads: it runs in a read transaction, so on SQLite it does not queue
+    behind a write transaction that is open (as a sale day's joins keep one open)."""
+    group = await _small_group(client, org)
+    async with db.write() as session:
+        await session.execute(
+            update(PaymentGroup).where(PaymentGroup.id == group["id"]).values(updated_by="w")
+        )
+        response = await asyncio.wait_for(
+            validate(client, org.sk_test, group["shareId"], {"amount": 5000}, route=route), 10
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == group["id"]
 
 
 async def test_the_codes_route_takes_share_codes_not_group_ids(
