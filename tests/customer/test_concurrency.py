@@ -9,6 +9,7 @@ import pytest
 from kohort.db import Database
 from tests.customer.rows import create, stored_customers, stored_events
 from tests.factories import Org, bearer, make_customer
+from tests.order.api import create_order
 from tests.shapes import assert_error
 
 pytestmark = pytest.mark.concurrency
@@ -104,3 +105,20 @@ async def test_concurrent_patches_to_one_email_change_one_customer(
         c.id for c in await stored_customers(db, org.id) if c.email_key == "wanted@example.com"
     } == {winner.json()["id"]}
     assert len(await stored_events(db, org.id)) == RACERS + 1
+
+
+async def test_concurrent_orders_from_one_new_email_make_one_customer(
+    client: httpx.AsyncClient, db: Database, org: Org
+) -> None:
+    """Orders racing for a new buyer: each one's single `INSERT ... ON CONFLICT DO NOTHING`
+    lets one insert the customer, the others find it; every order is registered, all for it."""
+    emails = spellings("newbuyer@example.com")
+
+    orders = await asyncio.gather(
+        *(create_order(client, org.sk_test, customerEmail=email) for email in emails)
+    )
+
+    [row] = await stored_customers(db, org.id)
+    assert row.email_key == "newbuyer@example.com"
+    assert {order["customerId"] for order in orders} == {row.id}
+    assert [e.type for e in await stored_events(db, org.id)].count("customer.created") == 1
