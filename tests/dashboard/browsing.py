@@ -76,6 +76,15 @@ def watch(page: Page) -> list[str]:
     return problems
 
 
+async def fits_phone(page: Page, name: str = "", width: int = PHONE["width"]) -> None:
+    """Nothing on the page wider than the phone's screen. Measured once the page's load event
+    has fired: a page laid out before its stylesheet arrives is wider, and under load that is
+    the moment a measurement made right after a navigation can see."""
+    await page.wait_for_load_state("load")
+    scroll_width = await page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{name}: {scroll_width} px wide on a {width} px screen"
+
+
 async def sign_in(page: Page, password: str = PASSWORD, email: str = EMAIL) -> None:
     """On the sign-in page: fill the form, send it and wait for the page it leads to (a click
     returns once the navigation commits, before the new page is parsed)."""

@@ -13,6 +13,7 @@ from tests.dashboard.browsing import (
     PASSWORD,
     PHONE,
     create_user,
+    fits_phone,
     needs_chromium,
     sign_in,
     watch,
@@ -45,7 +46,7 @@ async def test_an_owner_signs_in_switches_modes_and_signs_out_on_a_phone(
     assert (await page.locator("h1").inner_text()).startswith("Team")
     assert await page.locator(".test-banner").is_visible()
     assert EMAIL in await page.locator("main").inner_text()
-    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await fits_phone(page)
     await page.screenshot(path=str(tmp_path / "team-test-mode.png"), full_page=True)
 
     await page.get_by_role("button", name="Switch to live mode").click()

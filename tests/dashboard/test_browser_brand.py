@@ -10,7 +10,7 @@ import httpx
 from playwright.async_api import Browser, expect
 
 from tests.brand.images import picture
-from tests.dashboard.browsing import PHONE, create_user, needs_chromium, sign_in, watch
+from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
 from tests.factories import bearer
 from tests.serve import Server
 
@@ -50,7 +50,7 @@ async def test_an_owner_brands_the_shop_in_live_mode_on_a_phone(
     preview = page.locator("svg.brand-preview")
     assert await preview.locator("rect").first.get_attribute("fill") == "#1E3A8A"
     assert await preview.locator("text").text_content() == "Maison Léa"
-    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await fits_phone(page)
     await page.screenshot(path=str(SHOTS / "brand.png"), full_page=True)
     assert problems == []
     async with httpx.AsyncClient(base_url=server.base_url) as client:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, Dialog, Locator, Page
 
-from tests.dashboard.browsing import PHONE, create_user, needs_chromium, sign_in, watch
+from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
 from tests.factories import bearer
 from tests.serve import serving
 from tests.webhook.receiver import running_receiver
@@ -66,8 +66,7 @@ async def test_rolling_a_key_using_it_and_retrying_a_webhook_delivery_on_a_phone
         new = await page.locator("#new-key").input_value()
         assert new.startswith("sk_test_") and new != old
         assert "it will not be shown again" in await page.locator(".issued").inner_text()
-        await page.wait_for_load_state("load")  # the stylesheet in: without it, the page is wider
-        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await fits_phone(page)
         await _shot(page, tmp_path, "key-rolled.png")
         async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as api:
             used = await api.get("/events", headers=bearer(new))
@@ -97,13 +96,13 @@ async def test_rolling_a_key_using_it_and_retrying_a_webhook_delivery_on_a_phone
         assert "200" in succeeded and "answer 200" in succeeded
         ids = {request.webhook_id for request in receiver.received()}
         assert len(ids) == 1 and len(receiver.received()) >= 2
-        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await fits_phone(page)
         await _shot(page, tmp_path, "delivery-retried.png")
 
         await page.get_by_role("link", name="Events", exact=True).click()
         await page.locator("tr[data-event] a").first.click()
         assert "webhook.test" in await page.locator("h1").inner_text()
-        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await fits_phone(page)
         await _shot(page, tmp_path, "event.png")
         await page.set_viewport_size({"width": 1280, "height": 900})
         await page.get_by_role("link", name="Webhooks").click()

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, Page
 
-from tests.dashboard.browsing import PHONE, create_user, needs_chromium, sign_in, watch
+from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
 from tests.factories import bearer
 from tests.serve import Server
 
@@ -21,8 +21,7 @@ SHOTS.mkdir(parents=True, exist_ok=True)
 
 async def fits(page: Page) -> None:
     """Nothing wider than the phone, once the page and its stylesheet are loaded."""
-    await page.wait_for_load_state("load")
-    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await fits_phone(page)
 
 
 async def shot(page: Page, name: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, Dialog, Page, expect
 
-from tests.dashboard.browsing import PHONE, create_user, needs_chromium, sign_in, watch
+from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
 from tests.factories import bearer
 from tests.serve import Server
 
@@ -37,8 +37,7 @@ def order(client: httpx.Client, email: str, amount: int, code: str | None = None
 async def fits(page: Page, name: str) -> None:
     """Nothing wider than the phone (once the stylesheet is in); a full-page screenshot to
     look at, and one per card."""
-    await page.wait_for_load_state("load")
-    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+    await fits_phone(page, name)
     await page.screenshot(path=str(SHOTS / f"groups-{name}.png"), full_page=True)
     cards = page.locator("main .card")
     for index in range(await cards.count()):

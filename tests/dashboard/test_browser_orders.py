@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, Page
 
-from tests.dashboard.browsing import PHONE, create_user, needs_chromium, sign_in, watch
+from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
 from tests.factories import bearer
 from tests.serve import Server
 
@@ -45,8 +45,7 @@ async def seed(server: Server) -> tuple[dict[str, Any], dict[str, Any]]:
 
 async def fits(page: Page, name: str) -> None:
     """Nothing wider than the phone's screen; a screenshot to look at."""
-    await page.wait_for_load_state("load")  # the stylesheet in: a page parsed without it is wider
-    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+    await fits_phone(page, name)
     await page.screenshot(path=str(SHOTS / f"orders-{name}.png"), full_page=True)
 
 

@@ -11,7 +11,7 @@ import httpx
 from playwright.async_api import Browser, Page
 
 from kohort.crypto import mask_iban
-from tests.dashboard.browsing import PHONE, create_user, needs_chromium, sign_in, watch
+from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
 from tests.factories import bearer
 from tests.serve import Server
 from tests.withdrawal.flow import DEBTOR_IBAN, TEST_IBANS, complete_pair, opened_form, submit
@@ -37,8 +37,7 @@ async def claimed(server: Server) -> list[str]:
 
 
 async def fits(page: Page, name: str) -> None:
-    await page.wait_for_load_state("load")  # the stylesheet in: a page parsed without it is wider
-    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+    await fits_phone(page, name)
     await page.screenshot(path=str(SHOTS / f"payouts-{name}.png"), full_page=True)
 
 

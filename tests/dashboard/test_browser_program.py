@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
-from tests.dashboard.browsing import PHONE, create_user, needs_chromium, sign_in, watch
+from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
 from tests.serve import Server
 
 pytestmark = needs_chromium
@@ -31,7 +31,7 @@ async def test_editing_levels_an_error_then_success_on_a_phone(
     assert await page.locator(".preview li").nth(1).inner_text() == (
         "5 participants with €50.00 orders: each gets €5.00 back (10%), €25.00 for the group"
     )
-    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await fits_phone(page)
     await page.screenshot(path=str(SHOTS / "program.png"), full_page=True)
 
     level_2 = page.locator("fieldset.level").nth(1)
@@ -42,10 +42,11 @@ async def test_editing_levels_an_error_then_success_on_a_phone(
     await expect(message).to_have_text("must be greater than the previous level's (5).")
     assert await field.get_attribute("aria-invalid") == "true"
     assert await field.get_attribute("aria-describedby") == "level-1-value-error"
-    assert await page.evaluate("document.activeElement.id") == "level-1-value"
+    # autofocus is applied at the next rendering frame: waited for, not read at once
+    await expect(field).to_be_focused()
     assert await field.input_value() == "4", "the value entered is kept"
     assert "Level 2, Cashback (percent or euros)" in await page.get_by_role("alert").inner_text()
-    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await fits_phone(page)
     await page.screenshot(path=str(SHOTS / "program-error.png"), full_page=True)
     await page.screenshot(path=str(SHOTS / "program-error-top.png"))
     await level_2.screenshot(path=str(SHOTS / "program-error-level.png"))

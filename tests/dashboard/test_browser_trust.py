@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, Page, expect
 
-from tests.dashboard.browsing import PHONE, create_user, needs_chromium, sign_in, watch
+from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
 from tests.factories import bearer
 from tests.serve import Server
 
@@ -22,8 +22,7 @@ ANA = {"customerFirstName": "Ana", "customerLastName": "Silva", "amount": 6000}
 
 async def fits(page: Page, name: str) -> None:
     """Nothing wider than the phone (once the stylesheet is in); a screenshot to look at."""
-    await page.wait_for_load_state("load")
-    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+    await fits_phone(page, name)
     await page.screenshot(path=str(SHOTS / f"trust-{name}.png"), full_page=True)
 
 
@@ -91,7 +90,8 @@ async def test_an_owner_approves_a_held_order_then_saves_the_trust_settings_on_a
     message = page.locator("#review_days-error")
     await expect(message).to_have_text("Input should be greater than or equal to 1")
     assert await days.get_attribute("aria-invalid") == "true"
-    assert await page.evaluate("document.activeElement.id") == "review_days"
+    # autofocus is applied at the next rendering frame: waited for, not read at once
+    await expect(days).to_be_focused()
     assert await days.input_value() == "0", "the value entered is kept"
     await fits(page, "trust-error")
 

@@ -16,7 +16,7 @@ from kohort.config import Settings
 from kohort.db import create_database
 from kohort.share import repository
 from tests.brand.images import picture
-from tests.dashboard.browsing import PHONE, needs_chromium, watch
+from tests.dashboard.browsing import PHONE, fits_phone, needs_chromium, watch
 from tests.factories import bearer
 from tests.group_settings.api import levels
 from tests.order.api import join, new_group
@@ -54,8 +54,7 @@ async def branded_group(server: Server) -> dict[str, str]:
 
 
 async def fits(page: Page, name: str) -> None:
-    await page.wait_for_load_state("load")  # the stylesheet in: a page parsed without it is wider
-    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+    await fits_phone(page, name)
     await page.screenshot(path=str(SHOTS / f"share-{name}.png"), full_page=True)
 
 

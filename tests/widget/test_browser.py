@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from playwright.async_api import Browser, Page
 
-from tests.dashboard.browsing import PHONE, needs_chromium, watch
+from tests.dashboard.browsing import PHONE, fits_phone, needs_chromium, watch
 from tests.factories import bearer
 from tests.group_settings.api import levels
 from tests.order.api import buyer
@@ -178,7 +178,7 @@ async def test_the_widget_appears_once_the_order_is_registered_and_resists_the_s
         assert code in text and f"{server.base_url}/r/{code}?invite=1" in text
         mail = await widget.get_by_role("link", name="E-mail").get_attribute("href")
         assert parse_qs(urlsplit(mail or "").query)["body"] == [text]
-        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await fits_phone(page)
         await page.screenshot(path="/tmp/shots/widget-hostile.png", full_page=True)
         hostile = await page.evaluate(STYLES, ["*", PROPERTIES])
 

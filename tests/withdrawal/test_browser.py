@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 
+from tests.dashboard.browsing import fits_phone
 from tests.factories import bearer
 from tests.serve import Server
 from tests.withdrawal.flow import order_of, payouts_of
@@ -54,7 +55,7 @@ async def test_the_emailed_link_takes_an_iban_in_a_real_browser(
         assert await page.locator("html").get_attribute("lang") == "fr-FR"
         assert await page.locator("h1").inner_text() == "Retirer votre cashback"
         assert "12,34" in await page.locator(".amount").inner_text()
-        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await fits_phone(page, width=PHONE["width"])
 
         await page.get_by_label("Nom du titulaire du compte").fill("Ada Lovelace")
         await page.get_by_label("IBAN").fill("FR76 3000 6000 0112 3456 7890 188")
@@ -66,7 +67,8 @@ async def test_the_emailed_link_takes_an_iban_in_a_real_browser(
         iban = page.locator("#iban")
         assert await iban.get_attribute("aria-invalid") == "true"
         assert "iban-error" in (await iban.get_attribute("aria-describedby") or "")
-        assert await page.evaluate("document.activeElement.id") == "iban"
+        # autofocus is applied at the next rendering frame: waited for, not read at once
+        await expect(iban).to_be_focused()
         assert await iban.input_value() == "FR76 3000 6000 0112 3456 7890 188"
         assert await page.get_by_label("Nom du titulaire du compte").input_value() == "Ada Lovelace"
 
@@ -137,7 +139,7 @@ async def test_a_test_mode_link_opens_the_same_form_and_a_test_batch_pays_it(
         banner = page.locator(".test-mode")
         assert await banner.is_visible()
         assert await banner.inner_text() == "Test mode: no money is moved."
-        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await fits_phone(page, width=PHONE["width"])
         await page.get_by_label("Account holder name").fill("Ada Lovelace")
         await page.get_by_label("IBAN").fill("GB82 WEST 1234 5698 7654 32")
         screenshot = tmp_path / "test-mode-form.png"
