@@ -162,6 +162,45 @@ def settle_heap() -> None:
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
 
 
+API_ROUTERS = (
+    health_router,
+    metrics_router,
+    organization_router,
+    brand_router,
+    brand_uploads_router,
+    widget_router,
+    group_settings_router,
+    risk_router,
+    api_key_router,
+    audit_router,
+    customer_router,
+    order_router,
+    checkout_session_router,
+    payment_intent_router,
+    group_router,
+    group_alias_router,
+    codes_router,
+    event_router,
+    payout_router,
+    analytics_router,
+    payout_batch_router,
+    webhook_events_router,
+    webhook_router,
+    webhook_deliveries_router,
+    test_helpers_router,
+    withdrawal_router,
+    share_router,
+    brand_assets_router,
+    widget_public_router,
+)
+"""The API's routers in the order the OpenAPI document lists them."""
+HOT_ROUTERS = (group_router, group_alias_router, codes_router, order_router)
+"""The sale-day routes (a group's read, a code's validation, an order), matched first: FastAPI
+tries the routes one by one, and these came after 40 others (a fifth of a GET's time). Each
+owns its paths' first segment (tests/test_routing.py), so trying them first changes which
+route is tried first, never which one answers."""
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = database or create_database(settings)
@@ -207,37 +246,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PageError, dashboard.page_error)
-    for router in (
-        health_router,
-        metrics_router,
-        organization_router,
-        brand_router,
-        brand_uploads_router,
-        widget_router,
-        group_settings_router,
-        risk_router,
-        api_key_router,
-        audit_router,
-        customer_router,
-        order_router,
-        checkout_session_router,
-        payment_intent_router,
-        group_router,
-        group_alias_router,
-        codes_router,
-        event_router,
-        payout_router,
-        analytics_router,
-        payout_batch_router,
-        webhook_events_router,
-        webhook_router,
-        webhook_deliveries_router,
-        test_helpers_router,
-        withdrawal_router,
-        share_router,
-        brand_assets_router,
-        widget_public_router,
-    ):
+    for router in (*HOT_ROUTERS, *(r for r in API_ROUTERS if r not in HOT_ROUTERS)):
         app.include_router(router)
     for pages in (
         dashboard.router,
@@ -254,5 +263,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         dashboard_account.router,
     ):
         app.include_router(pages, dependencies=[Depends(dashboard.check_request)])
-    install_openapi(app)
+    install_openapi(app, order=API_ROUTERS)
     return app

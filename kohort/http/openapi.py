@@ -1,10 +1,12 @@
 """Declares in the OpenAPI document every error status a route can answer."""
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import BaseRoute
 
 from kohort.http.schemas import ErrorEnvelope
 
@@ -77,8 +79,10 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     return sorted(set().union(*(methods for count, methods in matches if count == fewest)))
 
 
-def install_openapi(app: FastAPI) -> None:
-    """FastAPI's schema without its 422 answers: validation failures answer 400 here."""
+def install_openapi(app: FastAPI, order: Sequence[APIRouter] = ()) -> None:
+    """FastAPI's schema without its 422 answers: validation failures answer 400 here. Paths are
+    listed by their router's place in `order` (the app may match its routers in another order),
+    routes of no router in it first, as they were included."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -86,7 +90,7 @@ def install_openapi(app: FastAPI) -> None:
                 title=app.title,
                 version=app.version,
                 description=app.description,
-                routes=app.routes,
+                routes=_documented(app.routes, order),
             )
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
@@ -101,6 +105,16 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _documented(routes: Sequence[BaseRoute], order: Sequence[APIRouter]) -> list[BaseRoute]:
+    place = {id(router): index for index, router in enumerate(order)}
+
+    def rank(route: BaseRoute) -> int:
+        router = getattr(route, "original_router", None)
+        return place.get(id(router), -1) if router is not None else -1
+
+    return sorted(routes, key=rank)
 
 
 def _declare_body_limits(operation: dict[str, Any]) -> None:
