@@ -8,7 +8,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -104,18 +104,48 @@ def select_listed(organization_id: str, livemode: bool) -> Select[PaymentGroup]:
     return _scoped(organization_id, livemode)
 
 
+_Selected = TypeVar("_Selected", bound=Select[*tuple[Any, ...]])
+
+
+def _by_key(stmt: _Selected) -> tuple[_Selected, _Selected]:
+    """`stmt` for one group of an organization and mode, by id and by share key: built once,
+    with bound parameters, so that a request neither builds it nor computes its cache key."""
+    scoped = stmt.where(
+        PaymentGroup.organization_id == bindparam("organization_id"),
+        PaymentGroup.livemode == bindparam("livemode"),
+    )
+    return (
+        scoped.where(PaymentGroup.id == bindparam("key")),
+        scoped.where(PaymentGroup.share_key == bindparam("key")),
+    )
+
+
+def _key_of(id_or_code: str) -> tuple[int, str]:
+    """Which of `_by_key`'s two statements, and its key: a `pg_…` id, or a code's share key."""
+    if id_or_code.startswith("pg_"):
+        return 0, id_or_code
+    return 1, share_key(id_or_code)
+
+
+_GROUP = _by_key(select(PaymentGroup))
+_GROUP_AND_MEMBER = _by_key(
+    select(
+        PaymentGroup,
+        exists()
+        .where(Order.payment_group_id == PaymentGroup.id, Order.email_key == bindparam("email_key"))
+        .label("member"),
+    )
+)
+
+
 async def get_by_id_or_code(
     session: AsyncSession, *, organization_id: str, livemode: bool, id_or_code: str
 ) -> PaymentGroup | None:
     """By `pg_…` id, or by share code whatever its case."""
-    stmt = _by_id_or_code(_scoped(organization_id, livemode), id_or_code)
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-def _by_id_or_code(stmt: Any, id_or_code: str) -> Any:
-    if id_or_code.startswith("pg_"):
-        return stmt.where(PaymentGroup.id == id_or_code)
-    return stmt.where(PaymentGroup.share_key == share_key(id_or_code))
+    which, key = _key_of(id_or_code)
+    params = {"organization_id": organization_id, "livemode": livemode, "key": key}
+    group: PaymentGroup | None = (await session.execute(_GROUP[which], params)).scalar_one_or_none()
+    return group
 
 
 async def get(session: AsyncSession, group_id: str) -> PaymentGroup | None:
@@ -323,18 +353,14 @@ async def get_with_membership(
     session: AsyncSession, *, organization_id: str, livemode: bool, id_or_code: str, email: str
 ) -> tuple[PaymentGroup, bool] | None:
     """The group of `id_or_code`, and whether `email` is already one of its members."""
-    member = (
-        exists()
-        .where(Order.payment_group_id == PaymentGroup.id, Order.email_key == email_key_of(email))
-        .label("member")
-    )
-    stmt = _by_id_or_code(
-        select(PaymentGroup, member).where(
-            PaymentGroup.organization_id == organization_id, PaymentGroup.livemode == livemode
-        ),
-        id_or_code,
-    )
-    row = (await session.execute(stmt)).first()
+    which, key = _key_of(id_or_code)
+    params = {
+        "organization_id": organization_id,
+        "livemode": livemode,
+        "key": key,
+        "email_key": email_key_of(email),
+    }
+    row = (await session.execute(_GROUP_AND_MEMBER[which], params)).first()
     return None if row is None else (row[0], bool(row[1]))
 
 
