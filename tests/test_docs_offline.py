@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Request, Route, async_playwright
+from playwright.async_api import Browser, Request, Route, async_playwright, expect
 
 from tests.serve import Server, serving
 
@@ -89,7 +89,7 @@ async def test_the_docs_render_their_operations_with_no_network_but_the_server(
     assert "POST" in summary
     assert "/orders" in summary
     assert create_order["summary"] in summary
-    assert await page.locator(".opblock").count() == len(operations)
+    await expect(page.locator(".opblock")).to_have_count(len(operations))
     assert document["info"]["title"] in await page.locator(".info .title").inner_text()
     assert errors == []
 

@@ -46,7 +46,7 @@ async def test_an_owner_brands_the_shop_in_live_mode_on_a_phone(
     await page.locator("#logoFile").set_input_files(str(logo))
     await page.get_by_role("button", name="Save the brand").click()
     await page.wait_for_url("**/brand?done=saved")
-    assert await page.get_by_role("status").filter(has_text="Brand saved.").count() == 1
+    await expect(page.get_by_role("status").filter(has_text="Brand saved.")).to_have_count(1)
     preview = page.locator("svg.brand-preview")
     assert await preview.locator("rect").first.get_attribute("fill") == "#1E3A8A"
     assert await preview.locator("text").text_content() == "Maison Léa"

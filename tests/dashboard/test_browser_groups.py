@@ -83,7 +83,7 @@ async def test_an_owner_filters_groups_opens_one_and_cancels_another_on_a_phone(
     assert "€120.00" in members and "€80.00" in members
     timeline = await page.locator("ol.timeline").inner_text()
     assert "A member joined" in timeline and "Group opened" in timeline
-    assert await page.locator("tr.reached").count() == 1
+    await expect(page.locator("tr.reached")).to_have_count(1)
     await fits(page, "group")
 
     await page.get_by_role("link", name="All groups").click()
@@ -107,8 +107,9 @@ async def test_an_owner_filters_groups_opens_one_and_cancels_another_on_a_phone(
     await page.get_by_role("button", name="Cancel the group").click()
     await page.wait_for_url("**?done=canceled")
     assert len(dialogs) == 2
-    assert await page.get_by_role("status").filter(has_text="Group canceled.").count() == 1
-    assert await page.get_by_role("button", name="Cancel the group").count() == 0
+    await expect(page.get_by_role("status").filter(has_text="Group canceled.")).to_have_count(1)
+    await page.wait_for_load_state()
+    await expect(page.get_by_role("button", name="Cancel the group")).to_have_count(0)
     await fits(page, "canceled")
     with httpx.Client(base_url=server.base_url, headers=bearer(key), timeout=10) as api:
         assert api.get(f"/groups/{lonely}").json()["status"] == "CANCELED"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 
 from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
 from tests.factories import bearer
@@ -63,13 +63,13 @@ async def test_an_owner_refunds_an_order_and_blocks_its_customer_on_a_phone(
     await sign_in(page)
     await page.get_by_role("link", name="Orders", exact=True).click()
     assert (await page.locator("h1").inner_text()).startswith("Orders")
-    assert await page.locator("tbody tr").count() == 2
+    await expect(page.locator("tbody tr")).to_have_count(2)
     await fits(page, "list")
 
     await page.get_by_label("E-mail, order id or reference").fill("ada@")
     await page.get_by_role("button", name="Filter").click()
     assert "q=ada%40" in page.url
-    assert await page.locator("tbody tr").count() == 1
+    await expect(page.locator("tbody tr")).to_have_count(1)
     await page.get_by_role("link", name=first["id"]).click()
     assert page.url.endswith(f"/orders/{first['id']}")
     assert await page.locator('[data-figure="amount"] .value').inner_text() == "€100.00"
@@ -106,7 +106,7 @@ async def test_an_owner_refunds_an_order_and_blocks_its_customer_on_a_phone(
     await page.get_by_role("link", name="Customers", exact=True).click()
     await page.get_by_label("Blocked").select_option("yes")
     await page.get_by_role("button", name="Filter").click()
-    assert await page.locator("tbody tr").count() == 1
+    await expect(page.locator("tbody tr")).to_have_count(1)
     await fits(page, "customers")
     assert friend["customerEmail"] not in await page.locator("main").inner_text()
     assert problems == []

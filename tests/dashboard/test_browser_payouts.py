@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 
 from kohort.crypto import mask_iban
 from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
@@ -65,7 +65,8 @@ async def test_an_owner_pays_a_sepa_batch_and_sets_the_live_payout_account_on_a_
     await fits(page, "list")
     await page.get_by_role("link", name=payout_ids[0]).click()
     assert (await page.locator("h1").inner_text()) == f"Payout {payout_ids[0]}"
-    assert await page.get_by_role("button", name="Retry the payout").count() == 0
+    await page.wait_for_load_state()
+    await expect(page.get_by_role("button", name="Retry the payout")).to_have_count(0)
     await fits(page, "payout")
 
     await page.get_by_role("link", name="SEPA batches").click()
@@ -88,14 +89,16 @@ async def test_an_owner_pays_a_sepa_batch_and_sets_the_live_payout_account_on_a_
 
     await page.get_by_role("button", name="Mark paid").click()
     assert "?done=confirmed" in page.url
-    assert await page.get_by_role("button", name="Mark paid").count() == 0
+    await page.wait_for_load_state()
+    await expect(page.get_by_role("button", name="Mark paid")).to_have_count(0)
     assert (await page.locator("td[data-label=Status]").all_inner_texts()) == ["Paid", "Paid"]
     await page.get_by_role("link", name="Back to the batches").click()
     assert await page.locator("td[data-label=Status]").all_inner_texts() == ["Confirmed paid"]
     await fits(page, "batches")
 
     await page.get_by_role("link", name="Payout settings").click()
-    assert await page.get_by_label("Debtor IBAN").count() == 0
+    await page.wait_for_load_state()
+    await expect(page.get_by_label("Debtor IBAN")).to_have_count(0)
     assert "Kohort test mode" in await page.locator("main").inner_text()
     await fits(page, "settings-test-mode")
     await page.get_by_role("button", name="Switch to live mode").click()

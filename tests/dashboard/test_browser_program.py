@@ -54,9 +54,10 @@ async def test_editing_levels_an_error_then_success_on_a_phone(
     await field.fill("12")
     await page.get_by_role("button", name="Save the settings").click()
     await page.wait_for_url("**/program?done=saved*")
-    assert await page.get_by_role("status").filter(has_text="Settings saved").count() == 1
+    await expect(page.get_by_role("status").filter(has_text="Settings saved")).to_have_count(1)
     assert await page.locator("#level-1-value").input_value() == "12"
-    assert await page.locator('[aria-invalid="true"]').count() == 0
+    await page.wait_for_load_state()
+    await expect(page.locator('[aria-invalid="true"]')).to_have_count(0)
     assert await page.locator(".preview li").nth(1).inner_text() == (
         "5 participants with €50.00 orders: each gets €6.00 back (12%), €30.00 for the group"
     )

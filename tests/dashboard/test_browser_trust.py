@@ -74,7 +74,8 @@ async def test_an_owner_approves_a_held_order_then_saves_the_trust_settings_on_a
         f"Order {order_id} approved: it keeps its cashback."
     )
     await expect(page.locator("main")).to_contain_text("No order is waiting for a review.")
-    assert await page.locator(".badge.count").count() == 0
+    await page.wait_for_load_state()
+    await expect(page.locator(".badge.count")).to_have_count(0)
     await fits(page, "reviews-approved")
     async with httpx.AsyncClient(
         base_url=server.base_url, headers=bearer(server.keys["sk_test"])
@@ -101,7 +102,8 @@ async def test_an_owner_approves_a_held_order_then_saves_the_trust_settings_on_a
     await page.get_by_role("button", name="Save the Trust settings").click()
     await page.wait_for_url("**/trust?done=saved")
     await expect(page.locator(".notice")).to_contain_text("Trust settings saved.")
-    assert await page.locator('[aria-invalid="true"]').count() == 0
+    await page.wait_for_load_state()
+    await expect(page.locator('[aria-invalid="true"]')).to_have_count(0)
     await expect(page.locator('[data-figure="budgetRemaining"] .value')).to_have_text("€50.00")
     await fits(page, "trust-saved")
     async with httpx.AsyncClient(

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 
 from tests.dashboard.browsing import PHONE, fits_phone, needs_chromium, watch
 from tests.factories import bearer
@@ -189,10 +189,12 @@ async def test_the_widget_appears_once_the_order_is_registered_and_resists_the_s
         assert await clean.evaluate(STYLES, ["*", PROPERTIES]) == hostile
 
         await widget.get_by_role("button", name="Close").click()
-        assert await page.locator("[data-kohort-widget]").count() == 0
+        await page.wait_for_load_state()
+        await expect(page.locator("[data-kohort-widget]")).to_have_count(0)
         await page.reload()
         await page.wait_for_timeout(2500)
-        assert await page.locator("[data-kohort-widget]").count() == 0
+        await page.wait_for_load_state()
+        await expect(page.locator("[data-kohort-widget]")).to_have_count(0)
         assert problems_besides_polling(problems) == []
 
         stranger = await chromium.new_context(viewport=PHONE, is_mobile=True)
@@ -204,7 +206,8 @@ async def test_the_widget_appears_once_the_order_is_registered_and_resists_the_s
         )
         await wrong.goto(f"{shop}/wrong")
         await wrong.wait_for_timeout(4500)
-        assert await wrong.locator("[data-kohort-widget]").count() == 0
+        await wrong.wait_for_load_state()
+        await expect(wrong.locator("[data-kohort-widget]")).to_have_count(0)
         assert wrong_reads and set(wrong_reads) == {404}
         await context.close()
         await stranger.close()
