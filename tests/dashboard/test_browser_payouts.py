@@ -59,6 +59,7 @@ async def test_an_owner_pays_a_sepa_batch_and_sets_the_live_payout_account_on_a_
     await page.goto(f"{base}/payouts")
     await sign_in(page)
     assert page.url == f"{base}/payouts"
+    await page.wait_for_load_state()
     assert sorted(await page.locator("td[data-label=Payout] code").all_inner_texts()) == sorted(
         payout_ids
     )
@@ -91,9 +92,9 @@ async def test_an_owner_pays_a_sepa_batch_and_sets_the_live_payout_account_on_a_
     assert "?done=confirmed" in page.url
     await page.wait_for_load_state()
     await expect(page.get_by_role("button", name="Mark paid")).to_have_count(0)
-    assert (await page.locator("td[data-label=Status]").all_inner_texts()) == ["Paid", "Paid"]
+    await expect(page.locator("td[data-label=Status]")).to_have_text(["Paid", "Paid"])
     await page.get_by_role("link", name="Back to the batches").click()
-    assert await page.locator("td[data-label=Status]").all_inner_texts() == ["Confirmed paid"]
+    await expect(page.locator("td[data-label=Status]")).to_have_text(["Confirmed paid"])
     await fits(page, "batches")
 
     await page.get_by_role("link", name="Payout settings").click()
