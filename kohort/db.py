@@ -9,6 +9,8 @@ SQLite writers also queue on an asyncio lock first: they wait their turn in orde
 polling the file lock with SQLite's sleeping busy handler (which makes for long tail latencies).
 Background writers (the worker's outbox lanes, marked with `background_writes`) let waiting
 API writers go first, for at most `BACKGROUND_PATIENCE` seconds per transaction.
+The connections on the loop never checkpoint the WAL themselves (a checkpoint is the only fsync
+in WAL mode with synchronous=NORMAL): a thread does it (`kohort.sqlite_checkpoint`).
 """
 
 import asyncio
@@ -32,6 +34,7 @@ from sqlalchemy.pool import NullPool
 
 from kohort import sqlite_direct
 from kohort.config import Settings
+from kohort.sqlite_checkpoint import Checkpointer
 
 _WRITE_OPTION = "kohort_write"
 BACKGROUND_PATIENCE = 0.25
@@ -90,6 +93,8 @@ class Database:
     offloaded_reads: async_sessionmaker[AsyncSession] | None = None
     """SQLite only: sessions whose statements run on a thread (aiosqlite), for long reads."""
     offloaded_engine: AsyncEngine | None = None
+    checkpointer: Checkpointer | None = None
+    """SQLite on the loop, in a file: the thread that checkpoints its WAL."""
     _writer: WriterQueue = field(default_factory=WriterQueue, repr=False)
 
     @asynccontextmanager
@@ -122,6 +127,8 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self.checkpointer is not None:
+            await asyncio.to_thread(self.checkpointer.stop)
         await self.engine.dispose()
         if self.offloaded_engine is not None:
             await self.offloaded_engine.dispose()
@@ -142,6 +149,9 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int | None) -> None:
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if busy_timeout_ms is None:
+            # On the loop: a Checkpointer thread checkpoints instead (kohort.sqlite_checkpoint).
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
@@ -172,9 +182,13 @@ def create_database(settings: Settings, *, pooled: bool = True) -> Database:
             _configure_sqlite(offloaded, settings.sqlite_busy_timeout_ms)
         url = url.set(drivername=f"sqlite+{sqlite_direct.NAME}")
     engine = create_async_engine(url, pool_pre_ping=not is_sqlite, **kwargs)
+    checkpointer: Checkpointer | None = None
     if is_sqlite:
         direct = url.get_driver_name() == sqlite_direct.NAME
         _configure_sqlite(engine, None if direct else settings.sqlite_busy_timeout_ms)
+        if direct and not in_memory and url.database:
+            checkpointer = Checkpointer(url.database)
+            checkpointer.start()
     write_engine = engine.execution_options(**{_WRITE_OPTION: True})
     return Database(
         engine=engine,
@@ -185,4 +199,5 @@ def create_database(settings: Settings, *, pooled: bool = True) -> Database:
             None if offloaded is None else async_sessionmaker(offloaded, expire_on_commit=False)
         ),
         offloaded_engine=offloaded,
+        checkpointer=checkpointer,
     )

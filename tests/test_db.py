@@ -3,9 +3,10 @@
 import asyncio
 import contextlib
 import sqlite3
+from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import TextClause, make_url, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kohort.config import Settings
@@ -16,6 +17,7 @@ from kohort.db import (
     background_writes,
     create_database,
 )
+from kohort.sqlite_checkpoint import Checkpointer
 
 
 @pytest.fixture
@@ -28,15 +30,67 @@ async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(
     db: Database, settings: Settings, sqlite_only: None
 ) -> None:
     """On the loop SQLite's sleeping busy handler is off (kohort.sqlite_direct waits for
-    locks itself); the offloaded reads' thread keeps it."""
-    for offload, expected_busy in ((False, 0), (True, settings.sqlite_busy_timeout_ms)):
+    locks itself) and so is the automatic WAL checkpoint (kohort.sqlite_checkpoint's thread
+    checkpoints); the offloaded reads' thread keeps both."""
+    for offload, expected_busy, expected_autocheckpoint in (
+        (False, 0, 0),
+        (True, settings.sqlite_busy_timeout_ms, 1000),
+    ):
         async with db.read(offload=offload) as session:
             journal = (await session.execute(text("PRAGMA journal_mode"))).scalar_one()
             foreign_keys = (await session.execute(text("PRAGMA foreign_keys"))).scalar_one()
             busy = (await session.execute(text("PRAGMA busy_timeout"))).scalar_one()
+            autocheckpoint = (await session.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
         assert journal == "wal"
         assert foreign_keys == 1
         assert busy == expected_busy
+        assert autocheckpoint == expected_autocheckpoint
+
+
+def _filler(rows: int) -> TextClause:
+    """Inserts `rows` rows of about one 4 KiB page each."""
+    return text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :rows)"
+        " INSERT INTO filler SELECT zeroblob(4000) FROM n"
+    ).bindparams(rows=rows)
+
+
+async def test_commits_on_the_loop_leave_the_wal_to_the_checkpointer_thread(
+    settings: Settings, sqlite_only: None, tmp_path: Path
+) -> None:
+    """Commits past SQLite's 1000-page threshold checkpoint nothing on the loop: the WAL keeps
+    every page until a checkpoint runs, and the database's Checkpointer thread runs one."""
+    database = create_database(
+        settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}/wal.db"})
+    )
+    assert database.checkpointer is not None
+    database.checkpointer.stop()  # this test runs the checkpoints itself, then starts one
+    try:
+        async with database.write() as session:
+            await session.execute(text("CREATE TABLE filler (payload BLOB)"))
+        for _ in range(5):  # 5 x 500 pages of 4 KiB, committed one after the other
+            async with database.write() as session:
+                await session.execute(_filler(500))
+        wal_pages, copied = database.checkpointer.checkpoint() or (0, 0)
+        assert wal_pages >= 2500
+        assert copied == wal_pages
+
+        thread = Checkpointer(tmp_path / "wal.db", interval_s=0.05)
+        async with database.write() as session:
+            await session.execute(_filler(200))
+        thread.start()
+        try:
+            for _ in range(200):
+                if thread.last is not None:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            thread.stop()
+        assert thread.last is not None
+        assert thread.last[0] >= 200
+        assert thread.last[1] == thread.last[0]
+    finally:
+        await database.dispose()
 
 
 async def test_a_writer_waiting_for_another_process_lock_leaves_the_loop_running(
