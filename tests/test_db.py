@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,6 @@ from kohort.db import (
     background_writes,
     create_database,
 )
-from kohort.sqlite_checkpoint import Checkpointer
 
 
 @pytest.fixture
@@ -59,38 +59,42 @@ async def test_commits_on_the_loop_leave_the_wal_to_the_checkpointer_thread(
     settings: Settings, sqlite_only: None, tmp_path: Path
 ) -> None:
     """Commits past SQLite's 1000-page threshold checkpoint nothing on the loop: the WAL keeps
-    every page until a checkpoint runs, and the database's Checkpointer thread runs one."""
-    database = create_database(
-        settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}/wal.db"})
+    every page until a checkpoint runs; the thread that `create_database` starts runs one by
+    itself, and `dispose` stops it."""
+    file_settings = settings.model_copy(
+        update={"database_url": f"sqlite+aiosqlite:///{tmp_path}/wal.db"}
     )
-    assert database.checkpointer is not None
-    database.checkpointer.stop()  # this test runs the checkpoints itself, then starts one
+    quiet = create_database(file_settings)
+    assert quiet.checkpointer is not None
+    quiet.checkpointer.stop()  # the commits below must meet no checkpoint but SQLite's own
     try:
-        async with database.write() as session:
+        async with quiet.write() as session:
             await session.execute(text("CREATE TABLE filler (payload BLOB)"))
         for _ in range(5):  # 5 x 500 pages of 4 KiB, committed one after the other
-            async with database.write() as session:
+            async with quiet.write() as session:
                 await session.execute(_filler(500))
-        wal_pages, copied = database.checkpointer.checkpoint() or (0, 0)
+        wal_pages, copied = quiet.checkpointer.checkpoint() or (0, 0)
         assert wal_pages >= 2500
         assert copied == wal_pages
+    finally:
+        await quiet.dispose()
 
-        thread = Checkpointer(tmp_path / "wal.db", interval_s=0.05)
+    database = create_database(file_settings)
+    checkpointer = database.checkpointer
+    assert checkpointer is not None
+    try:
         async with database.write() as session:
             await session.execute(_filler(200))
-        thread.start()
-        try:
-            for _ in range(200):
-                if thread.last is not None:
-                    break
-                await asyncio.sleep(0.05)
-        finally:
-            thread.stop()
-        assert thread.last is not None
-        assert thread.last[0] >= 200
-        assert thread.last[1] == thread.last[0]
+        for _ in range(100):  # its interval is 1 s
+            if checkpointer.last is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert checkpointer.last is not None
+        assert checkpointer.last[0] >= 200
+        assert checkpointer.last[1] == checkpointer.last[0]
     finally:
         await database.dispose()
+    assert not any(t.name == "kohort-checkpoint:wal.db" for t in threading.enumerate())
 
 
 async def test_a_writer_waiting_for_another_process_lock_leaves_the_loop_running(
