@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from playwright.async_api import ConsoleMessage, Page
+from playwright.async_api import ConsoleMessage, Locator, Page, expect
 
 from tests.serve import Server
 
@@ -83,6 +83,14 @@ async def fits_phone(page: Page, name: str = "", width: int = PHONE["width"]) ->
     await page.wait_for_load_state("load")
     scroll_width = await page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"{name}: {scroll_width} px wide on a {width} px screen"
+
+
+async def none_on_the_page(locator: Locator) -> None:
+    """No element matches, on the page the last click led to: the count is taken once that
+    page has loaded (a click returns when the navigation commits, before the page is parsed,
+    and nothing at all matches a page not parsed yet), and again until it holds."""
+    await locator.page.wait_for_load_state()
+    await expect(locator).to_have_count(0)
 
 
 async def sign_in(page: Page, password: str = PASSWORD, email: str = EMAIL) -> None:

@@ -6,7 +6,7 @@ session; no console error, nothing wider than the screen."""
 
 from pathlib import Path
 
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser
 
 from tests.dashboard.browsing import (
     EMAIL,
@@ -15,6 +15,7 @@ from tests.dashboard.browsing import (
     create_user,
     fits_phone,
     needs_chromium,
+    none_on_the_page,
     sign_in,
     watch,
 )
@@ -50,8 +51,7 @@ async def test_an_owner_signs_in_switches_modes_and_signs_out_on_a_phone(
     await page.screenshot(path=str(tmp_path / "team-test-mode.png"), full_page=True)
 
     await page.get_by_role("button", name="Switch to live mode").click()
-    await page.wait_for_load_state()
-    await expect(page.locator(".test-banner")).to_have_count(0)
+    await none_on_the_page(page.locator(".test-banner"))
     assert await page.locator(".badge.live").inner_text() == "Live mode"
     await page.get_by_role("button", name="Switch to test mode").click()
     assert await page.locator(".test-banner").is_visible()

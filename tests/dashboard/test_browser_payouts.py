@@ -11,7 +11,15 @@ import httpx
 from playwright.async_api import Browser, Page, expect
 
 from kohort.crypto import mask_iban
-from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
+from tests.dashboard.browsing import (
+    PHONE,
+    create_user,
+    fits_phone,
+    needs_chromium,
+    none_on_the_page,
+    sign_in,
+    watch,
+)
 from tests.factories import bearer
 from tests.serve import Server
 from tests.withdrawal.flow import DEBTOR_IBAN, TEST_IBANS, complete_pair, opened_form, submit
@@ -66,8 +74,7 @@ async def test_an_owner_pays_a_sepa_batch_and_sets_the_live_payout_account_on_a_
     await fits(page, "list")
     await page.get_by_role("link", name=payout_ids[0]).click()
     assert (await page.locator("h1").inner_text()) == f"Payout {payout_ids[0]}"
-    await page.wait_for_load_state()
-    await expect(page.get_by_role("button", name="Retry the payout")).to_have_count(0)
+    await none_on_the_page(page.get_by_role("button", name="Retry the payout"))
     await fits(page, "payout")
 
     await page.get_by_role("link", name="SEPA batches").click()
@@ -90,16 +97,14 @@ async def test_an_owner_pays_a_sepa_batch_and_sets_the_live_payout_account_on_a_
 
     await page.get_by_role("button", name="Mark paid").click()
     assert "?done=confirmed" in page.url
-    await page.wait_for_load_state()
-    await expect(page.get_by_role("button", name="Mark paid")).to_have_count(0)
+    await none_on_the_page(page.get_by_role("button", name="Mark paid"))
     await expect(page.locator("td[data-label=Status]")).to_have_text(["Paid", "Paid"])
     await page.get_by_role("link", name="Back to the batches").click()
     await expect(page.locator("td[data-label=Status]")).to_have_text(["Confirmed paid"])
     await fits(page, "batches")
 
     await page.get_by_role("link", name="Payout settings").click()
-    await page.wait_for_load_state()
-    await expect(page.get_by_label("Debtor IBAN")).to_have_count(0)
+    await none_on_the_page(page.get_by_label("Debtor IBAN"))
     assert "Kohort test mode" in await page.locator("main").inner_text()
     await fits(page, "settings-test-mode")
     await page.get_by_role("button", name="Switch to live mode").click()

@@ -8,7 +8,15 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
-from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
+from tests.dashboard.browsing import (
+    PHONE,
+    create_user,
+    fits_phone,
+    needs_chromium,
+    none_on_the_page,
+    sign_in,
+    watch,
+)
 from tests.serve import Server
 
 pytestmark = needs_chromium
@@ -56,8 +64,7 @@ async def test_editing_levels_an_error_then_success_on_a_phone(
     await page.wait_for_url("**/program?done=saved*")
     await expect(page.get_by_role("status").filter(has_text="Settings saved")).to_have_count(1)
     assert await page.locator("#level-1-value").input_value() == "12"
-    await page.wait_for_load_state()
-    await expect(page.locator('[aria-invalid="true"]')).to_have_count(0)
+    await none_on_the_page(page.locator('[aria-invalid="true"]'))
     assert await page.locator(".preview li").nth(1).inner_text() == (
         "5 participants with €50.00 orders: each gets €6.00 back (12%), €30.00 for the group"
     )

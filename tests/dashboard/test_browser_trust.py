@@ -10,7 +10,15 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, Page, expect
 
-from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
+from tests.dashboard.browsing import (
+    PHONE,
+    create_user,
+    fits_phone,
+    needs_chromium,
+    none_on_the_page,
+    sign_in,
+    watch,
+)
 from tests.factories import bearer
 from tests.serve import Server
 
@@ -74,8 +82,7 @@ async def test_an_owner_approves_a_held_order_then_saves_the_trust_settings_on_a
         f"Order {order_id} approved: it keeps its cashback."
     )
     await expect(page.locator("main")).to_contain_text("No order is waiting for a review.")
-    await page.wait_for_load_state()
-    await expect(page.locator(".badge.count")).to_have_count(0)
+    await none_on_the_page(page.locator(".badge.count"))
     await fits(page, "reviews-approved")
     async with httpx.AsyncClient(
         base_url=server.base_url, headers=bearer(server.keys["sk_test"])
@@ -102,8 +109,7 @@ async def test_an_owner_approves_a_held_order_then_saves_the_trust_settings_on_a
     await page.get_by_role("button", name="Save the Trust settings").click()
     await page.wait_for_url("**/trust?done=saved")
     await expect(page.locator(".notice")).to_contain_text("Trust settings saved.")
-    await page.wait_for_load_state()
-    await expect(page.locator('[aria-invalid="true"]')).to_have_count(0)
+    await none_on_the_page(page.locator('[aria-invalid="true"]'))
     await expect(page.locator('[data-figure="budgetRemaining"] .value')).to_have_text("€50.00")
     await fits(page, "trust-saved")
     async with httpx.AsyncClient(

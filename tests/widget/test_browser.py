@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page
 
-from tests.dashboard.browsing import PHONE, fits_phone, needs_chromium, watch
+from tests.dashboard.browsing import PHONE, fits_phone, needs_chromium, none_on_the_page, watch
 from tests.factories import bearer
 from tests.group_settings.api import levels
 from tests.order.api import buyer
@@ -189,12 +189,10 @@ async def test_the_widget_appears_once_the_order_is_registered_and_resists_the_s
         assert await clean.evaluate(STYLES, ["*", PROPERTIES]) == hostile
 
         await widget.get_by_role("button", name="Close").click()
-        await page.wait_for_load_state()
-        await expect(page.locator("[data-kohort-widget]")).to_have_count(0)
+        await none_on_the_page(page.locator("[data-kohort-widget]"))
         await page.reload()
         await page.wait_for_timeout(2500)
-        await page.wait_for_load_state()
-        await expect(page.locator("[data-kohort-widget]")).to_have_count(0)
+        await none_on_the_page(page.locator("[data-kohort-widget]"))
         assert problems_besides_polling(problems) == []
 
         stranger = await chromium.new_context(viewport=PHONE, is_mobile=True)
@@ -206,8 +204,7 @@ async def test_the_widget_appears_once_the_order_is_registered_and_resists_the_s
         )
         await wrong.goto(f"{shop}/wrong")
         await wrong.wait_for_timeout(4500)
-        await wrong.wait_for_load_state()
-        await expect(wrong.locator("[data-kohort-widget]")).to_have_count(0)
+        await none_on_the_page(wrong.locator("[data-kohort-widget]"))
         assert wrong_reads and set(wrong_reads) == {404}
         await context.close()
         await stranger.close()
