@@ -6,7 +6,7 @@ session; no console error, nothing wider than the screen."""
 
 from pathlib import Path
 
-from playwright.async_api import Browser
+from playwright.async_api import Browser, expect
 
 from tests.dashboard.browsing import (
     EMAIL,
@@ -45,7 +45,7 @@ async def test_an_owner_signs_in_switches_modes_and_signs_out_on_a_phone(
     await page.get_by_role("link", name="Team").click()
     assert page.url.endswith(f"/dashboard/o/{server.organization_id}/team")
     assert (await page.locator("h1").inner_text()).startswith("Team")
-    assert await page.locator(".test-banner").is_visible()
+    await expect(page.locator(".test-banner")).to_be_visible()
     assert EMAIL in await page.locator("main").inner_text()
     await fits_phone(page)
     await page.screenshot(path=str(tmp_path / "team-test-mode.png"), full_page=True)
@@ -54,7 +54,7 @@ async def test_an_owner_signs_in_switches_modes_and_signs_out_on_a_phone(
     await none_on_the_page(page.locator(".test-banner"))
     assert await page.locator(".badge.live").inner_text() == "Live mode"
     await page.get_by_role("button", name="Switch to test mode").click()
-    assert await page.locator(".test-banner").is_visible()
+    await expect(page.locator(".test-banner")).to_be_visible()
 
     await page.get_by_role("button", name="Sign out").click()
     assert "/dashboard/sign-in" in page.url

@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 
 from tests.dashboard.browsing import PHONE, create_user, fits_phone, needs_chromium, sign_in, watch
 from tests.factories import bearer
@@ -63,7 +63,7 @@ async def test_previews_outbox_and_audit_log_on_a_phone(server: Server, chromium
     await page.wait_for_url("**/emails/preview/new_group/fr_FR")
     subject = page.locator(".email-subject")
     assert "KHT-test-1A2B3C4D" in await subject.inner_text()
-    assert await subject.is_visible()
+    await expect(subject).to_be_visible()
     frame = page.frame_locator("iframe.email-frame")
     body = frame.locator("body")
     assert "Merci pour votre commande chez Concurrent Shop" in await body.inner_text()

@@ -105,7 +105,7 @@ async def test_an_owner_filters_groups_opens_one_and_cancels_another_on_a_phone(
     page.once("dialog", refuse)
     await page.get_by_role("button", name="Cancel the group").click()
     assert dialogs == ["Cancel this group? Its code will no longer work."]
-    assert await page.get_by_role("button", name="Cancel the group").is_visible()
+    await expect(page.get_by_role("button", name="Cancel the group")).to_be_visible()
 
     async def accept(dialog: Dialog) -> None:
         dialogs.append(dialog.message)

@@ -95,7 +95,7 @@ async def test_an_owner_refunds_an_order_and_blocks_its_customer_on_a_phone(
     assert (await page.locator("h1").inner_text()).startswith("ada@example.com")
     await page.get_by_role("button", name="Block the customer").click()
     assert page.url.endswith("?done=blocked")
-    assert await page.get_by_role("button", name="Unblock the customer").is_visible()
+    await expect(page.get_by_role("button", name="Unblock the customer")).to_be_visible()
     await fits(page, "customer-blocked")
     async with api(server) as client:
         customer = (await client.get(f"/customers/{first['customerId']}")).json()

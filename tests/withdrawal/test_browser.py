@@ -62,7 +62,7 @@ async def test_the_emailed_link_takes_an_iban_in_a_real_browser(
         async with page.expect_navigation():
             await page.get_by_role("button").click()
         error = page.locator("#iban-error")
-        assert await error.is_visible()
+        await expect(error).to_be_visible()
         assert "Cet IBAN n'est pas valide" in await error.inner_text()
         iban = page.locator("#iban")
         assert await iban.get_attribute("aria-invalid") == "true"
@@ -137,7 +137,7 @@ async def test_a_test_mode_link_opens_the_same_form_and_a_test_batch_pays_it(
         assert opened is not None and opened.status == 200
         assert await page.locator("h1").inner_text() == "Withdraw your cashback"
         banner = page.locator(".test-mode")
-        assert await banner.is_visible()
+        await expect(banner).to_be_visible()
         assert await banner.inner_text() == "Test mode: no money is moved."
         await fits_phone(page, width=PHONE["width"])
         await page.get_by_label("Account holder name").fill("Ada Lovelace")
@@ -150,7 +150,7 @@ async def test_a_test_mode_link_opens_the_same_form_and_a_test_batch_pays_it(
             await page.get_by_role("button").click()
         assert await page.locator("h1").inner_text() == "Your cashback is on its way"
         assert "GB82 **** **** **** ***4 32" in await page.content()
-        assert await page.locator(".test-mode").is_visible()
+        await expect(page.locator(".test-mode")).to_be_visible()
         await context.close()
 
         [payout] = await payouts_of(client, key, str(order["id"]))
