@@ -156,6 +156,9 @@ async def test_every_operation_declares_the_errors_it_can_answer(
         assert "500" in declared, where
         if not path.startswith(("/health", "/metrics")):
             assert {"400", "401"} <= declared, where
+            assert operation["security"] == [{"HTTPBearer": []}, {"HTTPBasic": []}], where
+        else:
+            assert "security" not in operation, where
         if (method, path) in secret_routes:
             assert "403" in declared, where
         if "{" in path:
@@ -170,6 +173,18 @@ async def test_every_operation_declares_the_errors_it_can_answer(
                 continue
             body = response["content"]["application/json"]["schema"]
             assert body == {"$ref": ENVELOPE}, f"{where} {status}"
+    assert document["components"]["securitySchemes"] == {
+        "HTTPBearer": {
+            "type": "http",
+            "description": "`Authorization: Bearer <key>`",
+            "scheme": "bearer",
+        },
+        "HTTPBasic": {
+            "type": "http",
+            "description": "The key as user name, empty password.",
+            "scheme": "basic",
+        },
+    }
     schemas = document["components"]["schemas"]
     assert "HTTPValidationError" not in schemas
     assert "ValidationError" not in schemas

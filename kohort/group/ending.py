@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kohort.event.service import append_event
 from kohort.group import repository
 from kohort.group.cashback import DiscountLevel, cashback_terms, level_reached
+from kohort.group.repository import GroupState
 from kohort.group.schemas import GroupRead, OrderRead
 from kohort.models import Order, PaymentGroup
 from kohort.risk import budget
@@ -25,7 +26,7 @@ from kohort.risk import budget
 SYSTEM = "system"
 
 
-def levels_of(group: PaymentGroup) -> list[DiscountLevel]:
+def levels_of(group: GroupState) -> list[DiscountLevel]:
     """The discount levels of the group's settings snapshot."""
     return snapshot_levels(group.settings)
 

@@ -1,5 +1,6 @@
 """Group routes, served under `/groups` and under the older `/payment-groups` alias."""
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -41,9 +42,9 @@ Expand = Annotated[
 
 
 async def present(
-    session: Session, groups: list[PaymentGroup], expand: frozenset[str]
+    session: Session, groups: Sequence[repository.GroupRecord], expand: frozenset[str]
 ) -> list[GroupExpandable]:
-    items = [GroupExpandable.model_validate(g) for g in groups]
+    items = [GroupExpandable.model_validate(repository.fields_of(g)) for g in groups]
     members = await repository.members_of(session, groups) if "orders" in expand else {}
     wanted = {g.customer_id for g in groups} if "customer" in expand else set()
     creators = await customers.get_many(session, wanted)
@@ -61,7 +62,9 @@ async def present(
     return items
 
 
-async def _one(session: Session, group: PaymentGroup, expand: list[str] | None) -> GroupExpandable:
+async def _one(
+    session: Session, group: repository.GroupRecord, expand: list[str] | None
+) -> GroupExpandable:
     wanted = check_expand(frozenset(expand or ()), EXPANDABLE)
     return (await present(session, [group], wanted))[0]
 
@@ -134,10 +137,12 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
     ) -> GroupExpandable | GroupPublicRead:
         """One group, by `pg_…` id or share code (any case). A publishable key sees the public
         fields only: the settings snapshot, status, dates and counts."""
-        group = await _get(session, auth, id)
+        group = await service.read_group(
+            session, organization_id=auth.organization_id, livemode=auth.livemode, id_or_code=id
+        )
         if not auth.is_secret:
             check_expand(frozenset(expand or ()), frozenset())
-            return GroupPublicRead.model_validate(group)
+            return GroupPublicRead.model_validate(group._asdict())
         return await _one(session, group, expand)
 
     @router.patch("/{id}", response_model=GroupRead, responses=errors(404), deprecated=alias)
@@ -226,14 +231,10 @@ async def validate(
         email=str(payload.customer_email) if payload.customer_email else None,
         amount=payload.amount,
     )
-    extras = service.validation_extras(group)
+    fields = {**group._asdict(), **service.validation_extras(group)}
     if auth.is_secret:
-        return GroupValidation.model_validate(
-            {**GroupRead.model_validate(group).model_dump(), **extras}
-        )
-    return GroupPublicValidation.model_validate(
-        {**GroupPublicRead.model_validate(group).model_dump(), **extras}
-    )
+        return GroupValidation.model_validate(fields)
+    return GroupPublicValidation.model_validate(fields)
 
 
 router = build_router("/groups", alias=False)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,7 @@ from kohort.group.errors import (
     GroupNotFoundError,
     RiskRefusedError,
 )
+from kohort.group.repository import GroupState
 from kohort.models import Order, PaymentGroup
 from kohort.risk import service as risk
 from kohort.risk.policy import Policy
@@ -33,7 +35,7 @@ class Seat:
     participants: int
 
 
-def check_open(group: PaymentGroup, now: datetime) -> None:
+def check_open(group: GroupState, now: datetime) -> None:
     """An ended group, or one past its end the worker has not ended yet, cannot be joined;
     the message says which state it is in."""
     if group.status != repository.OPEN:
@@ -50,14 +52,14 @@ def check_open(group: PaymentGroup, now: datetime) -> None:
         )
 
 
-def check_capacity(group: PaymentGroup) -> None:
+def check_capacity(group: GroupState) -> None:
     if group.participants_count >= group.max_participants:
         raise GroupFullError(
             f"Maximum number of participants reached for group {group.share_id}.", param="code"
         )
 
 
-def check_amount(group: PaymentGroup, amount: int) -> None:
+def check_amount(group: GroupState, amount: int) -> None:
     minimum = int(group.settings["minPurchaseValue"])
     if amount < minimum:
         raise AmountTooLowError(
@@ -74,7 +76,7 @@ async def find_group(
     code: str,
     now: datetime,
     email: str | None = None,
-) -> PaymentGroup:
+) -> Row[Any]:
     """The group of `code` if it passes the first checks, in their order: it exists, it is
     OPEN and not expired, it is not full, and (with `email`) that e-mail is not a member."""
     found = await repository.get_with_membership(

@@ -8,10 +8,11 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     Table,
     Text,
@@ -94,6 +95,37 @@ LIST_FIELDS = {
 }
 
 
+class GroupState(Protocol):
+    """What the checks of a join and a code's validation read of a group: a `PaymentGroup`,
+    or the Core row of the hot reads (`read_by_id_or_code`, `get_with_membership`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def share_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def participants_count(self) -> int: ...
+    @property
+    def max_participants(self) -> int: ...
+    @property
+    def settings(self) -> dict[str, Any]: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+GroupRecord = PaymentGroup | Row[Any]
+"""A group as the API reads it: an ORM group, or a Core row of `PaymentGroup.__table__`."""
+
+
+def fields_of(group: GroupRecord) -> Any:
+    """What a response model reads a group from: a Core row as a dict of its columns (a
+    model would try each field's camelCase alias as an attribute first, and a row raises on
+    each miss), an ORM group as it is."""
+    return group._asdict() if isinstance(group, Row) else group
+
+
 def _scoped(organization_id: str, livemode: bool) -> Select[PaymentGroup]:
     return select(PaymentGroup).where(
         PaymentGroup.organization_id == organization_id, PaymentGroup.livemode == livemode
@@ -128,9 +160,10 @@ def _key_of(id_or_code: str) -> tuple[int, str]:
 
 
 _GROUP = _by_key(select(PaymentGroup))
-_GROUP_AND_MEMBER = _by_key(
+_GROUP_ROW = _by_key(select(PaymentGroup.__table__))
+_GROUP_ROW_AND_MEMBER = _by_key(
     select(
-        PaymentGroup,
+        PaymentGroup.__table__,
         exists()
         .where(Order.payment_group_id == PaymentGroup.id, Order.email_key == bindparam("email_key"))
         .label("member"),
@@ -146,6 +179,24 @@ async def get_by_id_or_code(
     params = {"organization_id": organization_id, "livemode": livemode, "key": key}
     group: PaymentGroup | None = (await session.execute(_GROUP[which], params)).scalar_one_or_none()
     return group
+
+
+async def _first_row(
+    session: AsyncSession, stmt: Select[Any], params: dict[str, Any]
+) -> Row[Any] | None:
+    """The first row of a Core statement on the session's connection: no ORM loading (no
+    identity map, no instances to collect), in one hop into SQLAlchemy."""
+    return await session.run_sync(lambda sync: sync.connection().execute(stmt, params).first())
+
+
+async def read_by_id_or_code(
+    session: AsyncSession, *, organization_id: str, livemode: bool, id_or_code: str
+) -> Row[Any] | None:
+    """`get_by_id_or_code` for a read that changes nothing: the group's row, its columns as
+    attributes (`metadata` by its column's name)."""
+    which, key = _key_of(id_or_code)
+    params = {"organization_id": organization_id, "livemode": livemode, "key": key}
+    return await _first_row(session, _GROUP_ROW[which], params)
 
 
 async def get(session: AsyncSession, group_id: str) -> PaymentGroup | None:
@@ -302,7 +353,7 @@ async def refund_member(
 
 
 async def members_of(
-    session: AsyncSession, groups: Sequence[PaymentGroup]
+    session: AsyncSession, groups: Sequence[GroupRecord]
 ) -> dict[str, list[Order]]:
     """The orders of several groups in one query, each group's creator first."""
     result: dict[str, list[Order]] = {group.id: [] for group in groups}
@@ -351,8 +402,9 @@ async def take_seat(session: AsyncSession, *, group_id: str, now: datetime) -> P
 
 async def get_with_membership(
     session: AsyncSession, *, organization_id: str, livemode: bool, id_or_code: str, email: str
-) -> tuple[PaymentGroup, bool] | None:
-    """The group of `id_or_code`, and whether `email` is already one of its members."""
+) -> tuple[Row[Any], bool] | None:
+    """The row of the group of `id_or_code` (as `read_by_id_or_code`), and whether `email` is
+    already one of its members."""
     which, key = _key_of(id_or_code)
     params = {
         "organization_id": organization_id,
@@ -360,8 +412,8 @@ async def get_with_membership(
         "key": key,
         "email_key": email_key_of(email),
     }
-    row = (await session.execute(_GROUP_AND_MEMBER[which], params)).first()
-    return None if row is None else (row[0], bool(row[1]))
+    row = await _first_row(session, _GROUP_ROW_AND_MEMBER[which], params)
+    return None if row is None else (row, bool(row.member))
 
 
 async def transition(

@@ -5,8 +5,9 @@ registering, canceling and refunding an order are its use cases, and they call i
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +36,7 @@ from kohort.models import PaymentGroupSettings as Settings
 from kohort.organization import repository as organizations
 from kohort.risk import budget
 
+_Group = TypeVar("_Group", PaymentGroup, Row[Any])
 MAX_DURATION = timedelta(days=90)
 MIN_DURATION = timedelta(minutes=1)
 _CODE_ATTEMPTS = 5
@@ -46,6 +48,20 @@ async def get_group(
     group = await repository.get_by_id_or_code(
         session, organization_id=organization_id, livemode=livemode, id_or_code=id_or_code
     )
+    return _found(group, id_or_code)
+
+
+async def read_group(
+    session: AsyncSession, *, organization_id: str, livemode: bool, id_or_code: str
+) -> Row[Any]:
+    """`get_group` for a read that changes nothing: the group's Core row."""
+    group = await repository.read_by_id_or_code(
+        session, organization_id=organization_id, livemode=livemode, id_or_code=id_or_code
+    )
+    return _found(group, id_or_code)
+
+
+def _found(group: _Group | None, id_or_code: str) -> _Group:
     if group is None:
         raise GroupNotFoundError(f"No such group: '{id_or_code}'", param="id")
     return group
@@ -110,8 +126,9 @@ async def validate_code(
     code: str,
     email: str | None,
     amount: int | None,
-) -> PaymentGroup:
-    """The checks of a code before checkout, in the contract's order; the group if it passes."""
+) -> Row[Any]:
+    """The checks of a code before checkout, in the contract's order; the group's row if it
+    passes."""
     now = clock.now()
     group = await joining.find_group(
         session,
@@ -133,7 +150,7 @@ async def validate_code(
     return group
 
 
-def validation_extras(group: PaymentGroup) -> dict[str, Any]:
+def validation_extras(group: repository.GroupState) -> dict[str, Any]:
     """The rules of the group and what the caller's join would unlock."""
     settings = group.settings
     levels = {level["id"]: level for level in settings["discountLevels"]}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -217,8 +217,13 @@ def forget_key(request: Request, key_id: str) -> None:
     after_commit(request, lambda: cache.forget(key_id))
 
 
-_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
-_basic = HTTPBasic(auto_error=False, description="The key as user name, empty password.")
+SCHEMES = (
+    HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`"),
+    HTTPBasic(auto_error=False, description="The key as user name, empty password."),
+)
+"""How a key is sent, as the OpenAPI document declares it on every route that takes one
+(`kohort.http.openapi`). They are not the routes' dependencies: `KohortRoute` reads the header
+once (`authenticate_request`), and as dependencies they would parse it again on every request."""
 
 
 def _context(request: Request) -> AuthContext:
@@ -226,11 +231,7 @@ def _context(request: Request) -> AuthContext:
     return context
 
 
-async def any_key(
-    request: Request,
-    _bearer_credentials: Annotated[object, Security(_bearer)] = None,
-    _basic_credentials: Annotated[object, Security(_basic)] = None,
-) -> AuthContext:
+async def any_key(request: Request) -> AuthContext:
     """Any valid key, publishable included (the routes of API.md §1.2 that allow them)."""
     return _context(request)
 

@@ -5,9 +5,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_openapi
 from starlette.routing import BaseRoute
 
+from kohort.http import auth
 from kohort.http.schemas import ErrorEnvelope
 
 _DESCRIPTIONS = {
@@ -92,6 +94,7 @@ def install_openapi(app: FastAPI, order: Sequence[APIRouter] = ()) -> None:
                 description=app.description,
                 routes=_documented(app.routes, order),
             )
+            _declare_security(schema)
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
                     if isinstance(operation, dict):
@@ -115,6 +118,31 @@ def _documented(routes: Sequence[BaseRoute], order: Sequence[APIRouter]) -> list
         return place.get(id(router), -1) if router is not None else -1
 
     return sorted(routes, key=rank)
+
+
+_BEFORE_SECURITY = ("parameters", "requestBody", "responses", "callbacks")
+"""FastAPI writes an operation's `security` after its description, before these."""
+
+
+def _declare_security(schema: dict[str, Any]) -> None:
+    """The key schemes (`auth.SCHEMES`) on every operation that takes a key (those that can
+    answer 401: `errors()` declares it on each), in the place FastAPI would write them."""
+    requirement: list[dict[str, list[str]]] = [{s.scheme_name: []} for s in auth.SCHEMES]
+    declared = False
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            if "401" not in operation.get("responses", {}):
+                continue
+            items = list(operation.items())
+            at = next((i for i, (k, _) in enumerate(items) if k in _BEFORE_SECURITY), len(items))
+            operation.clear()
+            operation.update([*items[:at], ("security", list(requirement)), *items[at:]])
+            declared = True
+    if declared:
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        for scheme in auth.SCHEMES:
+            model = jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+            schemes[scheme.scheme_name] = model
 
 
 def _declare_body_limits(operation: dict[str, Any]) -> None:

@@ -1,17 +1,27 @@
 """What the risk signals read: a group's members and an address's recent orders."""
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kohort.models import Order, PaymentGroup
+from kohort.models import Order
 from kohort.risk.signals import Person
 
 CANCELED = "CANCELED"
 
 
-async def members(session: AsyncSession, group: PaymentGroup) -> list[Person]:
+class Joined(Protocol):
+    """The group an order joins, as the signals need it: an ORM group or its Core row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+
+
+async def members(session: AsyncSession, group: Joined) -> list[Person]:
     """The group's members as the signals see them; a canceled order is no member."""
     rows = await session.execute(
         select(

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kohort.models import PaymentGroup
 from kohort.risk import repository
 from kohort.risk.signals import (
     BURST_MINUTES,
@@ -52,7 +51,7 @@ async def assess(
     session: AsyncSession,
     values: dict[str, Any],
     *,
-    group: PaymentGroup | None,
+    group: repository.Joined | None,
     now: datetime,
 ) -> Assessment:
     """The risk of the order of `values` joining `group`, or opening one (`group` None):
