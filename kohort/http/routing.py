@@ -5,6 +5,7 @@ An answer is stored under its Idempotency-Key unless the request did not run (as
 a VALIDATION_ERROR, or a key not allowed on the route (401, 403). The same Idempotency-Key then
 works once the input or the API key is fixed."""
 
+import copy
 import json
 import logging
 import re
@@ -12,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,45 +43,67 @@ async def get_session(request: Request) -> AsyncSession:
 Session = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def idempotency_key_header(
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            max_length=idempotency.MAX_KEY_LENGTH,
-            description="A retry with the same key and body replays the first answer.",
-        ),
-    ] = None,
-) -> None:
-    """Declares the header in the OpenAPI document; `KohortRoute` does the work."""
+async def idempotency_key_header() -> None:
+    """Marks a route that takes an `Idempotency-Key` header; `KohortRoute` does the work."""
 
 
 IDEMPOTENT = [Depends(idempotency_key_header)]
+_IDEMPOTENCY_KEY_DESCRIPTION = "A retry with the same key and body replays the first answer."
+_IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {
+        "anyOf": [{"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH}, {"type": "null"}],
+        "description": _IDEMPOTENCY_KEY_DESCRIPTION,
+        "title": "Idempotency-Key",
+    },
+    "description": _IDEMPOTENCY_KEY_DESCRIPTION,
+}
+"""The header as the OpenAPI document declares it on an IDEMPOTENT route (`check_key` reads it)."""
 
 
 async def reads_only() -> None:
-    """A route dependency that marks a POST which writes nothing (a code's validation): its
-    transaction is a read one, so on SQLite it does not queue for the writer's lock."""
+    """Marks a POST which writes nothing (a code's validation): its transaction is a read
+    one, so on SQLite it does not queue for the writer's lock."""
 
 
 READS_ONLY = Depends(reads_only)
+_MARKERS = (idempotency_key_header, reads_only)
+"""Dependencies that only mark a route: `KohortRoute` takes them out of the dependencies it
+runs (each dependency costs FastAPI a resolution per request) and does what they say."""
 
 
 class KohortRoute(APIRoute):
     raw_body: ClassVar[bool] = False
     """The body is JSON (whatever the Content-Type) and has no NUL; UploadRoute's is bytes."""
 
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        declared = list(kwargs.pop("dependencies", None) or ())
+        marks = {d.dependency for d in declared if d.dependency in _MARKERS}
+        self.writes_nothing = reads_only in marks
+        self.takes_idempotency_key = idempotency_key_header in marks
+        if idempotency_key_header in marks:
+            extra = dict(kwargs.get("openapi_extra") or {})
+            parameter = copy.deepcopy(_IDEMPOTENCY_KEY_PARAMETER)
+            extra["parameters"] = [*extra.get("parameters", []), parameter]
+            kwargs["openapi_extra"] = extra
+        dependencies = [d for d in declared if d.dependency not in _MARKERS]
+        super().__init__(path, endpoint, dependencies=dependencies, **kwargs)
+
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         body_model = self.body_field.field_info.annotation if self.body_field else None
         raw_body = self.raw_body
-        writes = not any(d.dependency is reads_only for d in self.dependencies)
+        writes = not self.writes_nothing
+        takes_key = self.takes_idempotency_key
 
         async def route(request: Request) -> Response:
             request_id: str = request.state.request_id
             request.state.body_model = body_model
             request.state.raw_body = raw_body
             request.state.writes = writes and request.method not in _READ_METHODS
+            request.state.takes_idempotency_key = takes_key
             _expand_without_brackets(request)
             try:
                 response = await _run(request, handler)
@@ -151,6 +174,9 @@ async def _in_transaction(
         request.state.session = session
         version = versions.resolve(request, request.state.auth.api_version)
         versions.translate_request(request, version, request.state.body_model)
+        key = request.headers.get("idempotency-key")
+        if key is not None and claim is None and request.state.takes_idempotency_key:
+            idempotency.check_key(key)  # declared, though only a POST replays (as at Stripe)
         response = await handler(request)
         if response.status_code >= 500:
             raise InternalError("An internal error occurred.")

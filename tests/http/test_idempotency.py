@@ -189,6 +189,19 @@ async def test_key_length_is_at_most_255(client, db: Database, org: Org) -> None
     assert again.headers["Idempotent-Replayed"] == "true"
 
 
+async def test_a_patch_that_declares_the_key_checks_its_length(client, org: Org) -> None:
+    """The PATCH of a checkout session's expiry declares Idempotency-Key (KohortPay's clients
+    send it) without replaying: the key is still checked, before the route runs."""
+    path = "/checkout-sessions/cs_0123456789abcd/expire"
+    headers = bearer(org.sk_test)
+    too_long = await client.patch(path, headers={**headers, "Idempotency-Key": "k" * 256})
+    assert assert_error(too_long, 400, "VALIDATION_ERROR")["param"] == "Idempotency-Key"
+    longest = await client.patch(path, headers={**headers, "Idempotency-Key": "k" * 255})
+    assert_error(longest, 404, "NOT_FOUND")
+    anonymous = await client.patch(path, headers={"Idempotency-Key": "k" * 256})
+    assert_error(anonymous, 401, "API_KEY_MISSING")
+
+
 async def test_api_key_creation_is_replayed(client, db: Database, org: Org) -> None:
     first = await _post(client, org.sk_test, "new-key", {"name": "Deploy"}, path="/api-keys")
     assert first.status_code == 201, first.text
