@@ -173,6 +173,20 @@ async def test_every_operation_declares_the_errors_it_can_answer(
                 continue
             body = response["content"]["application/json"]["schema"]
             assert body == {"$ref": ENVELOPE}, f"{where} {status}"
+    idempotent = {
+        (method, path)
+        for method, path, operation in _operations(document)
+        if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+    }
+    assert {("POST", "/orders"), ("POST", "/codes/{code}/validate")} <= idempotent
+    assert ("GET", "/orders") not in idempotent
+    header = next(
+        p
+        for p in document["paths"]["/orders"]["post"]["parameters"]
+        if p["name"] == "Idempotency-Key"
+    )
+    assert header["in"] == "header" and header["required"] is False
+    assert header["schema"]["anyOf"][0] == {"type": "string", "maxLength": 255}
     assert document["components"]["securitySchemes"] == {
         "HTTPBearer": {
             "type": "http",
