@@ -20,9 +20,9 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import event, make_url
+from sqlalchemy import Row, Select, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -132,6 +132,19 @@ class Database:
         await self.engine.dispose()
         if self.offloaded_engine is not None:
             await self.offloaded_engine.dispose()
+
+
+_Columns = TypeVarTuple("_Columns")
+
+
+async def core_first(
+    session: AsyncSession, stmt: Select[*_Columns], params: dict[str, Any] | None = None
+) -> Row[*_Columns] | None:
+    """The first row of a Core statement, or None, run on the session's connection in its
+    transaction but not through the ORM (no ORM row processing, no identity map): for the hot
+    path's reads of a whole row, in one hop into SQLAlchemy. (A read of a few columns gains
+    nothing over `session.execute`: measured on the join's risk reads, it costs more calls.)"""
+    return await session.run_sync(lambda sync: sync.connection().execute(stmt, params).first())
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int | None) -> None:

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.customer.repository import email_key as email_key_of
+from kohort.db import core_first
 from kohort.event.sql_objects import event_id_sql, object_sql
 from kohort.group.cashback import cashback_sql
 from kohort.group.schemas import GroupRead, OrderRead
@@ -181,14 +182,6 @@ async def get_by_id_or_code(
     return group
 
 
-async def _first_row(
-    session: AsyncSession, stmt: Select[Any], params: dict[str, Any]
-) -> Row[Any] | None:
-    """The first row of a Core statement on the session's connection: no ORM loading (no
-    identity map, no instances to collect), in one hop into SQLAlchemy."""
-    return await session.run_sync(lambda sync: sync.connection().execute(stmt, params).first())
-
-
 async def read_by_id_or_code(
     session: AsyncSession, *, organization_id: str, livemode: bool, id_or_code: str
 ) -> Row[Any] | None:
@@ -196,7 +189,7 @@ async def read_by_id_or_code(
     attributes (`metadata` by its column's name)."""
     which, key = _key_of(id_or_code)
     params = {"organization_id": organization_id, "livemode": livemode, "key": key}
-    return await _first_row(session, _GROUP_ROW[which], params)
+    return await core_first(session, _GROUP_ROW[which], params)
 
 
 async def get(session: AsyncSession, group_id: str) -> PaymentGroup | None:
@@ -412,7 +405,7 @@ async def get_with_membership(
         "key": key,
         "email_key": email_key_of(email),
     }
-    row = await _first_row(session, _GROUP_ROW_AND_MEMBER[which], params)
+    row = await core_first(session, _GROUP_ROW_AND_MEMBER[which], params)
     return None if row is None else (row, bool(row.member))
 
 
