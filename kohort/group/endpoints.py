@@ -142,7 +142,7 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
         )
         if not auth.is_secret:
             check_expand(frozenset(expand or ()), frozenset())
-            return GroupPublicRead.model_validate(group._asdict())
+            return GroupPublicRead.model_validate(repository.fields_of(group))
         return await _one(session, group, expand)
 
     @router.patch("/{id}", response_model=GroupRead, responses=errors(404), deprecated=alias)
@@ -231,7 +231,7 @@ async def validate(
         email=str(payload.customer_email) if payload.customer_email else None,
         amount=payload.amount,
     )
-    fields = {**group._asdict(), **service.validation_extras(group)}
+    fields = {**repository.fields_of(group), **service.validation_extras(group)}
     if auth.is_secret:
         return GroupValidation.model_validate(fields)
     return GroupPublicValidation.model_validate(fields)
