@@ -4,7 +4,7 @@ the caller already holds, for `get_many`)."""
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,34 +31,42 @@ LIST_FIELDS = {
 }
 
 
+_INSERT_IF_ABSENT = {
+    dialect: insert(Customer)
+    .on_conflict_do_nothing(
+        index_elements=[Customer.organization_id, Customer.livemode, Customer.email_key]
+    )
+    .returning(Customer)
+    for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+"""Built once, its values bound per call (as the hot path's other statements: see
+`kohort.group.repository._by_key`)."""
+
+
 async def insert_if_absent(session: AsyncSession, values: Mapping[str, Any]) -> Customer | None:
     """The new customer, or None when its e-mail is already one of the organization's in this
     mode (`INSERT ... ON CONFLICT DO NOTHING RETURNING`: no savepoint, nothing to undo)."""
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    stmt = (
-        insert(Customer)
-        .values(dict(values))
-        .on_conflict_do_nothing(
-            index_elements=[Customer.organization_id, Customer.livemode, Customer.email_key]
-        )
-        .returning(Customer)
-    )
-    return (await session.scalars(stmt)).one_or_none()
+    stmt = _INSERT_IF_ABSENT[session.get_bind().dialect.name]
+    return (await session.scalars(stmt, [dict(values)])).one_or_none()
 
 
 def email_key(email: str) -> str:
     return email.strip().lower()
 
 
+_IN_MODE = (
+    Customer.organization_id == bindparam("organization_id"),
+    Customer.livemode == bindparam("livemode"),
+)
+_BY_ID = select(Customer).where(Customer.id == bindparam("customer_id"), *_IN_MODE)
+_BY_EMAIL = select(Customer).where(Customer.email_key == bindparam("email_key"), *_IN_MODE)
+
+
 async def get(
     session: AsyncSession, *, organization_id: str, livemode: bool, customer_id: str
 ) -> Customer | None:
-    stmt = select(Customer).where(
-        Customer.id == customer_id,
-        Customer.organization_id == organization_id,
-        Customer.livemode == livemode,
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = {"customer_id": customer_id, "organization_id": organization_id, "livemode": livemode}
+    return (await session.execute(_BY_ID, params)).scalar_one_or_none()
 
 
 async def get_many(session: AsyncSession, customer_ids: Collection[str]) -> dict[str, Customer]:
@@ -77,12 +85,12 @@ async def get_by_email(
     session: AsyncSession, *, organization_id: str, livemode: bool, email: str
 ) -> Customer | None:
     """The customer with this e-mail, whatever its case, soft-deleted ones included."""
-    stmt = select(Customer).where(
-        Customer.organization_id == organization_id,
-        Customer.livemode == livemode,
-        Customer.email_key == email_key(email),
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = {
+        "email_key": email_key(email),
+        "organization_id": organization_id,
+        "livemode": livemode,
+    }
+    return (await session.execute(_BY_EMAIL, params)).scalar_one_or_none()
 
 
 def select_listed(organization_id: str, livemode: bool) -> Select[Customer]:

@@ -375,21 +375,26 @@ async def email_is_member(session: AsyncSession, *, group_id: str, email_key: st
     return bool((await session.execute(stmt)).scalar_one())
 
 
+_NOW = bindparam("now", type_=UTCDateTime())
+_TAKE_SEAT = (
+    update(PaymentGroup)
+    .where(
+        PaymentGroup.id == bindparam("group_id"),
+        PaymentGroup.status == OPEN,
+        PaymentGroup.expires_at > _NOW,
+        PaymentGroup.participants_count < PaymentGroup.max_participants,
+    )
+    .values(participants_count=PaymentGroup.participants_count + 1, updated_at=_NOW)
+    .returning(PaymentGroup)
+    .execution_options(populate_existing=True, synchronize_session=False)
+)
+"""Built once: every join takes a seat."""
+
+
 async def take_seat(session: AsyncSession, *, group_id: str, now: datetime) -> PaymentGroup | None:
     """Add one member if the group is OPEN, not expired and not full: one conditional UPDATE,
     so concurrent joins never overfill. The group as updated, or None when refused."""
-    result = await session.execute(
-        update(PaymentGroup)
-        .where(
-            PaymentGroup.id == group_id,
-            PaymentGroup.status == OPEN,
-            PaymentGroup.expires_at > now,
-            PaymentGroup.participants_count < PaymentGroup.max_participants,
-        )
-        .values(participants_count=PaymentGroup.participants_count + 1, updated_at=now)
-        .returning(PaymentGroup)
-        .execution_options(populate_existing=True, synchronize_session=False)
-    )
+    result = await session.execute(_TAKE_SEAT, {"group_id": group_id, "now": now})
     return result.scalar_one_or_none()
 
 

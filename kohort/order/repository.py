@@ -5,7 +5,7 @@ also holds the order statuses; they are named here too for the order's callers."
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.group import repository as groups
@@ -65,17 +65,24 @@ async def get(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+_REFERENCE_USED = select(
+    exists().where(
+        Order.organization_id == bindparam("organization_id"),
+        Order.livemode == bindparam("livemode"),
+        Order.client_reference_id == bindparam("client_reference_id"),
+    )
+)
+
+
 async def client_reference_used(
     session: AsyncSession, *, organization_id: str, livemode: bool, client_reference_id: str
 ) -> bool:
-    stmt = select(
-        exists().where(
-            Order.organization_id == organization_id,
-            Order.livemode == livemode,
-            Order.client_reference_id == client_reference_id,
-        )
-    )
-    return bool((await session.execute(stmt)).scalar_one())
+    params = {
+        "organization_id": organization_id,
+        "livemode": livemode,
+        "client_reference_id": client_reference_id,
+    }
+    return bool((await session.execute(_REFERENCE_USED, params)).scalar_one())
 
 
 async def get_for_update(session: AsyncSession, order_id: str) -> Order:

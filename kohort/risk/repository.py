@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.models import Order
@@ -21,20 +21,32 @@ class Joined(Protocol):
     def customer_id(self) -> str: ...
 
 
+_MEMBERS = select(
+    Order.customer_email,
+    Order.customer_first_name,
+    Order.customer_last_name,
+    Order.customer_phone_number,
+    Order.customer_ip,
+    Order.device_fingerprint,
+    Order.payment_fingerprint,
+    Order.customer_id,
+).where(Order.payment_group_id == bindparam("group_id"), Order.status != CANCELED)
+_ORDERS_FROM_IP = (
+    select(func.count())
+    .select_from(Order)
+    .where(
+        Order.organization_id == bindparam("organization_id"),
+        Order.livemode == bindparam("livemode"),
+        Order.customer_ip == bindparam("ip"),
+        Order.created_at >= bindparam("since"),
+    )
+)
+"""Both built once (a join reads them both; see `kohort.group.repository._by_key`)."""
+
+
 async def members(session: AsyncSession, group: Joined) -> list[Person]:
     """The group's members as the signals see them; a canceled order is no member."""
-    rows = await session.execute(
-        select(
-            Order.customer_email,
-            Order.customer_first_name,
-            Order.customer_last_name,
-            Order.customer_phone_number,
-            Order.customer_ip,
-            Order.device_fingerprint,
-            Order.payment_fingerprint,
-            Order.customer_id,
-        ).where(Order.payment_group_id == group.id, Order.status != CANCELED)
-    )
+    rows = await session.execute(_MEMBERS, {"group_id": group.id})
     return [
         Person(
             email=email,
@@ -54,14 +66,6 @@ async def orders_from_ip(
     session: AsyncSession, *, organization_id: str, livemode: bool, ip: str, since: datetime
 ) -> int:
     """Orders the mode registered from `ip` since `since` (an index range)."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Order)
-        .where(
-            Order.organization_id == organization_id,
-            Order.livemode == livemode,
-            Order.customer_ip == ip,
-            Order.created_at >= since,
-        )
-    )
+    params = {"organization_id": organization_id, "livemode": livemode, "ip": ip, "since": since}
+    count = await session.scalar(_ORDERS_FROM_IP, params)
     return int(count or 0)
