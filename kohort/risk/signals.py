@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, Literal
 
 import phonenumbers
@@ -102,6 +103,13 @@ def _provider(domain: str) -> _Mailbox | None:
     return None
 
 
+_remembered = lru_cache(maxsize=4096)
+"""For the keys below: pure functions of a member's fields, computed again for every pair a
+join compares and for every join of the same group (a phone number's parsing alone costs
+more than the rest of a comparison)."""
+
+
+@_remembered
 def mailbox_key(email: str) -> str:
     """The mailbox an address delivers to: `A.B+x@googlemail.com` and `ab@gmail.com` share one."""
     local, domain = _split(email)
@@ -122,6 +130,7 @@ def _name_part(part: str | None) -> str:
     return _NAME_SEPARATORS.sub(" ", bare.casefold()).strip()
 
 
+@_remembered
 def name_key(first_name: str | None, last_name: str | None) -> str | None:
     """The name without accents, case, width or hyphens; None unless both names are given,
     since a first name alone is shared by too many people."""
@@ -131,6 +140,7 @@ def name_key(first_name: str | None, last_name: str | None) -> str | None:
     return f"{first} {last}"
 
 
+@_remembered
 def ip_key(ip: str | None) -> str | None:
     """The address for IPv4, its /64 for IPv6: one household or phone usually holds a /64."""
     if not ip:
@@ -152,6 +162,7 @@ def is_disposable(email: str) -> bool:
     return any(".".join(labels[start:]) in blocklist for start in range(len(labels) - 1))
 
 
+@_remembered
 def company_domain(email: str) -> str | None:
     """The domain when it belongs to one organisation; None for free and throwaway mail."""
     domain = _split(email)[1]
@@ -160,6 +171,7 @@ def company_domain(email: str) -> str | None:
     return domain
 
 
+@_remembered
 def _phone_key(phone: str | None) -> str | None:
     """E.164, or the digits alone when the text is no phone number phonenumbers can read."""
     if not phone:
