@@ -1,6 +1,7 @@
 """The worker: housekeeping, the failure backoff, stopping, and `kohort worker` as a process."""
 
 import asyncio
+import copy
 import os
 import signal
 import sys
@@ -272,14 +273,28 @@ async def test_a_bad_group_fails_alone_and_the_rest_of_its_batch_ends(
     async with db.write() as session:
         # A snapshot the API could never write (percentages have two decimals at most): the
         # cashback of the group's completion cannot be computed.
-        snapshot = (
+        good = (
             await session.execute(select(PaymentGroup.settings).where(PaymentGroup.id == bad))
         ).scalar_one()
+        snapshot = copy.deepcopy(good)
         for level in snapshot["discountLevels"]:
             level["value"] = "1.005"
         await session.execute(
             update(PaymentGroup).where(PaymentGroup.id == bad).values(settings=snapshot)
         )
+    try:
+        await _check_the_bad_group_fails_alone(db, org, ids, bad)
+    finally:
+        # The database is the whole session's: a later test's sweep must not meet this group.
+        async with db.write() as session:
+            await session.execute(
+                update(PaymentGroup).where(PaymentGroup.id == bad).values(settings=good)
+            )
+
+
+async def _check_the_bad_group_fails_alone(
+    db: Database, org: Org, ids: list[str], bad: str
+) -> None:
     worker = Worker(db=db, batch_size=10_000)
     failures_before = _sample("kohort_worker_failures_total", kind="end")
     result = await worker.sweep()
