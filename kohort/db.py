@@ -147,6 +147,10 @@ async def _unit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Asy
         await session.commit()
     finally:
         await session.close()
+        # A transaction's end lets the loop's other tasks run: on SQLite the statements run on
+        # the loop, so without it a worker's sweep of many transactions, or a request from
+        # its idempotency claim to its answer, would hold the loop from start to end.
+        await asyncio.sleep(0)
 
 
 _Columns = TypeVarTuple("_Columns")
