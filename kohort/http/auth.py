@@ -236,12 +236,18 @@ async def any_key(request: Request) -> AuthContext:
     return _context(request)
 
 
-async def secret_key(auth: Annotated[AuthContext, Depends(any_key)]) -> AuthContext:
+def require_secret(auth: AuthContext) -> AuthContext:
     if not auth.is_secret:
         raise PublishableKeyNotAllowedError(
             "Publishable keys cannot call this route; use a secret key from your server."
         )
     return auth
+
+
+async def secret_key(auth: Annotated[AuthContext, Depends(any_key)]) -> AuthContext:
+    """A secret key only. On a `KohortRoute`'s own parameters `require_secret` runs before
+    the handler instead (`kohort.http.routing`), the parameter taken from the request."""
+    return require_secret(auth)
 
 
 AnyKey = Annotated[AuthContext, Depends(any_key)]

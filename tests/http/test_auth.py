@@ -268,6 +268,34 @@ async def test_publishable_key_cannot_write(client: httpx.AsyncClient, org: Org)
     assert listed.json() == {"data": [], "count": 0}
 
 
+@pytest.mark.parametrize(
+    ("content", "invalid"),
+    [
+        (b'{"emailAddress": "not an address", "locale": 12}', "VALIDATION_ERROR"),
+        (b'{"emailAddress": ', "INVALID_JSON"),
+        (b"[1, 2]", "VALIDATION_ERROR"),
+    ],
+    ids=["invalid fields", "malformed JSON", "not an object"],
+)
+async def test_a_publishable_key_is_refused_before_its_body_is_read(
+    client: httpx.AsyncClient, org: Org, content: bytes, invalid: str
+) -> None:
+    """The key's kind is checked first, as its validity is: what the body holds is no business
+    of a key that may not call the route (a secret key gets the validation error)."""
+    headers = {**bearer(org.pk_test), "Content-Type": "application/json"}
+    refused = await client.post("/customers", content=content, headers=headers)
+    assert_error(refused, 403, "PUBLISHABLE_KEY_NOT_ALLOWED")
+    headers = {**bearer(org.sk_test), "Content-Type": "application/json"}
+    answer = await client.post("/customers", content=content, headers=headers)
+    assert_error(answer, 400, invalid)
+    for pick, status, code in (
+        (org.pk_test, 403, "PUBLISHABLE_KEY_NOT_ALLOWED"),
+        (org.sk_test, 400, "VALIDATION_ERROR"),
+    ):
+        listed = await client.get("/customers?take=0", headers=bearer(pick))
+        assert_error(listed, status, code)
+
+
 async def test_another_organizations_object_is_not_found(
     client: httpx.AsyncClient, org: Org, other_org: Org
 ) -> None:
