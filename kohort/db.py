@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Row, Select, event, make_url
+from sqlalchemy import ColumnElement, Row, Select, bindparam, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -134,6 +134,15 @@ class Database:
             await self.offloaded_engine.dispose()
 
 
+LOOP_PASSES = 2
+"""How many times a transaction's end lets the loop's other tasks run (as the shielded close of
+`async with session` did): on SQLite the statements run on the loop, so without it a worker's
+sweep of many transactions, or a request from its idempotency claim to its answer, would hold
+the loop from start to end. Measured (wrk, 32 connections, GET /groups/{id} on SQLite, worker
+off, 4 rounds of 4 s): p99 286-372 ms with no pass on reads, 119-165 ms with one, 61-121 ms
+with two."""
+
+
 @asynccontextmanager
 async def _unit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A new session's one transaction: begun by its first statement, committed when the block
@@ -147,14 +156,18 @@ async def _unit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Asy
         await session.commit()
     finally:
         await session.close()
-        # A transaction's end lets the loop's other tasks run, twice over (as the shielded
-        # close of `async with session` did): on SQLite the statements run on the loop, so
-        # without it a worker's sweep of many transactions, or a request from its
-        # idempotency claim to its answer, would hold the loop from start to end. Measured
-        # (wrk, 32 connections, GET /groups/{id} on SQLite, worker off, 4 rounds of 4 s):
-        # p99 286-372 ms with no pass on reads, 119-165 ms with one, 61-121 ms with two.
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
+        for _ in range(LOOP_PASSES):
+            await asyncio.sleep(0)
+
+
+def in_mode(model: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The scope of a statement built once for one organization's mode: `model`'s rows whose
+    `organization_id` and `livemode` are the parameters of those names, bound per call. (A
+    statement built once costs a request neither its building nor its cache key.)"""
+    return (
+        model.organization_id == bindparam("organization_id"),
+        model.livemode == bindparam("livemode"),
+    )
 
 
 _Columns = TypeVarTuple("_Columns")

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import itertools
 import sqlite3
 import threading
 from pathlib import Path
@@ -256,3 +257,52 @@ async def test_a_background_writer_is_not_starved_by_a_stream_of_api_writers() -
     await stream
     await asyncio.gather(*requests)
     assert written and BACKGROUND_PATIENCE <= written[0] < BACKGROUND_PATIENCE + 1
+
+
+async def test_a_write_block_commits_at_its_end_and_nothing_when_it_raises(db: Database) -> None:
+    """`Database.write`: what the block wrote is there once it ends, and none of it when the
+    block raises after writing (the close rolls back)."""
+    name = "kohort_unit_check"
+    async with db.write() as session:
+        await session.execute(text(f"CREATE TABLE IF NOT EXISTS {name} (v INTEGER)"))
+    with pytest.raises(RuntimeError):
+        async with db.write() as session:
+            await session.execute(text(f"INSERT INTO {name} (v) VALUES (1)"))
+            raise RuntimeError("after the write")
+    async with db.write() as session:
+        await session.execute(text(f"INSERT INTO {name} (v) VALUES (2)"))
+    try:
+        async with db.read() as session:
+            kept = (await session.execute(text(f"SELECT v FROM {name}"))).scalars().all()
+        assert kept == [2]
+    finally:
+        async with db.write() as session:
+            await session.execute(text(f"DROP TABLE {name}"))
+
+
+async def test_the_loop_runs_other_tasks_between_transactions(db: Database) -> None:
+    """A stream of transactions (a worker's sweep, a request's claim then its work) lets the
+    loop's other tasks run at each transaction's end, although on SQLite its statements run
+    on the loop and never wait."""
+    passes = 0
+
+    async def ticker() -> None:
+        nonlocal passes
+        while True:
+            passes += 1
+            await asyncio.sleep(0)
+
+    running = asyncio.create_task(ticker())
+    seen: list[int] = []
+    try:
+        for writes in (False, True) * 5:
+            async with db.transaction(writes=writes) as session:
+                before = passes
+                await session.execute(text("SELECT 1"))
+                assert passes == before or not db.is_sqlite, "a SQLite statement never waits"
+            seen.append(passes)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    assert all(later > earlier for earlier, later in itertools.pairwise(seen)), seen

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kohort.db import in_mode
 from kohort.http.lists import Kind, ListField
 from kohort.models import Customer
 
@@ -39,8 +40,7 @@ _INSERT_IF_ABSENT = {
     .returning(Customer)
     for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
 }
-"""Built once, its values bound per call (as the hot path's other statements: see
-`kohort.group.repository._by_key`)."""
+"""Built once, its values bound per call (as the hot path's other statements, `in_mode`)."""
 
 
 async def insert_if_absent(session: AsyncSession, values: Mapping[str, Any]) -> Customer | None:
@@ -54,12 +54,8 @@ def email_key(email: str) -> str:
     return email.strip().lower()
 
 
-_IN_MODE = (
-    Customer.organization_id == bindparam("organization_id"),
-    Customer.livemode == bindparam("livemode"),
-)
-_BY_ID = select(Customer).where(Customer.id == bindparam("customer_id"), *_IN_MODE)
-_BY_EMAIL = select(Customer).where(Customer.email_key == bindparam("email_key"), *_IN_MODE)
+_BY_ID = select(Customer).where(Customer.id == bindparam("customer_id"), *in_mode(Customer))
+_BY_EMAIL = select(Customer).where(Customer.email_key == bindparam("email_key"), *in_mode(Customer))
 
 
 async def get(

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.customer.repository import email_key as email_key_of
-from kohort.db import core_first
+from kohort.db import core_first, in_mode
 from kohort.event.sql_objects import event_id_sql, object_sql
 from kohort.group.cashback import cashback_sql
 from kohort.group.schemas import GroupRead, OrderRead
@@ -143,10 +143,7 @@ _Selected = TypeVar("_Selected", bound=Select[*tuple[Any, ...]])
 def _by_key(stmt: _Selected) -> tuple[_Selected, _Selected]:
     """`stmt` for one group of an organization and mode, by id and by share key: built once,
     with bound parameters, so that a request neither builds it nor computes its cache key."""
-    scoped = stmt.where(
-        PaymentGroup.organization_id == bindparam("organization_id"),
-        PaymentGroup.livemode == bindparam("livemode"),
-    )
+    scoped = stmt.where(*in_mode(PaymentGroup))
     return (
         scoped.where(PaymentGroup.id == bindparam("key")),
         scoped.where(PaymentGroup.share_key == bindparam("key")),

@@ -1,14 +1,12 @@
 """Every query on payment group settings; one row per organization and mode."""
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kohort.db import in_mode
 from kohort.models import PaymentGroupSettings
 
-_IN_MODE = select(PaymentGroupSettings).where(
-    PaymentGroupSettings.organization_id == bindparam("organization_id"),
-    PaymentGroupSettings.livemode == bindparam("livemode"),
-)
+_SETTINGS = select(PaymentGroupSettings).where(*in_mode(PaymentGroupSettings))
 """Built once: every order reads it."""
 
 
@@ -16,7 +14,7 @@ async def get(
     session: AsyncSession, *, organization_id: str, livemode: bool
 ) -> PaymentGroupSettings | None:
     params = {"organization_id": organization_id, "livemode": livemode}
-    return (await session.execute(_IN_MODE, params)).scalar_one_or_none()
+    return (await session.execute(_SETTINGS, params)).scalar_one_or_none()
 
 
 async def lock(session: AsyncSession, settings: PaymentGroupSettings) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kohort.db import in_mode
 from kohort.group import repository as groups
 from kohort.http.lists import Kind, ListField
 from kohort.models import Order, Payout, Refund
@@ -67,8 +68,7 @@ async def get(
 
 _REFERENCE_USED = select(
     exists().where(
-        Order.organization_id == bindparam("organization_id"),
-        Order.livemode == bindparam("livemode"),
+        *in_mode(Order),
         Order.client_reference_id == bindparam("client_reference_id"),
     )
 )

@@ -6,6 +6,7 @@ from typing import Protocol
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kohort.db import in_mode
 from kohort.models import Order
 from kohort.risk.signals import Person
 
@@ -35,13 +36,12 @@ _ORDERS_FROM_IP = (
     select(func.count())
     .select_from(Order)
     .where(
-        Order.organization_id == bindparam("organization_id"),
-        Order.livemode == bindparam("livemode"),
+        *in_mode(Order),
         Order.customer_ip == bindparam("ip"),
         Order.created_at >= bindparam("since"),
     )
 )
-"""Both built once (a join reads them both; see `kohort.group.repository._by_key`)."""
+"""Both built once (a join reads them both)."""
 
 
 async def members(session: AsyncSession, group: Joined) -> list[Person]:
