@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, event, make_url
+from sqlalchemy import ColumnElement, Executable, Row, Select, bindparam, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -181,6 +181,15 @@ async def core_first(
     path's reads of a whole row, in one hop into SQLAlchemy. (A read of a few columns gains
     nothing over `session.execute`: measured on the join's risk reads, it costs more calls.)"""
     return await session.run_sync(lambda sync: sync.connection().execute(stmt, params).first())
+
+
+async def core_execute(
+    session: AsyncSession, stmt: Executable, params: list[dict[str, Any]]
+) -> None:
+    """A Core statement run for its effect on the session's connection, in its transaction,
+    with one parameter set per row (an executemany when there are several), not through the
+    ORM: for the hot path's writes of rows the session does not hold."""
+    await session.run_sync(lambda sync: sync.connection().execute(stmt, params))
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int | None) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kohort.event.service import append_event
+from kohort.event.service import append_events, new_event
 from kohort.group import repository
 from kohort.group.cashback import DiscountLevel, cashback_terms, level_reached
 from kohort.group.repository import GroupState
@@ -52,14 +52,18 @@ def order_data(order: Order | dict[str, Any]) -> dict[str, Any]:
     return OrderRead.model_validate(order).model_dump(mode="json", by_alias=True)
 
 
-async def record_group_event(session: AsyncSession, event_type: str, group: PaymentGroup) -> None:
-    await append_event(
-        session,
+def group_event(event_type: str, group: PaymentGroup) -> dict[str, Any]:
+    """The event of `event_type` with the group as it is now, for `append_events`."""
+    return new_event(
         type=event_type,
         organization_id=group.organization_id,
         livemode=group.livemode,
         data=group_data(group),
     )
+
+
+async def record_group_event(session: AsyncSession, event_type: str, group: PaymentGroup) -> None:
+    await append_events(session, [group_event(event_type, group)])
 
 
 async def end_group(

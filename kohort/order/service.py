@@ -13,12 +13,12 @@ from kohort import clock
 from kohort.customer import service as customers
 from kohort.customer.repository import email_key
 from kohort.errors import AppError
-from kohort.event.service import append_event
+from kohort.event.service import append_events, new_event
 from kohort.group import joining
 from kohort.group import repository as group_repository
 from kohort.group import service as groups
 from kohort.group.cashback import application_fee
-from kohort.group.ending import complete_group, order_data, record_group_event
+from kohort.group.ending import complete_group, group_event, order_data
 from kohort.group.errors import AmountTooLowError, CustomerBlockedError, RiskRefusedError
 from kohort.group_settings.service import get_settings
 from kohort.ids import new_id
@@ -181,13 +181,13 @@ async def _join(
         policy=policy,
         now=now,
     )
-    await _record_created(session, seat.order)
-    await record_group_event(session, "payment_group.joined", seat.group)
+    events = [*_created_events(seat.order), group_event("payment_group.joined", seat.group)]
     thresholds = {
         int(level["participantsToUnlock"]) for level in seat.group.settings["discountLevels"]
     }
     if seat.participants in thresholds:
-        await record_group_event(session, "payment_group.level_unlocked", seat.group)
+        events.append(group_event("payment_group.level_unlocked", seat.group))
+    await append_events(session, events)
     if seat.participants >= seat.group.max_participants:
         await complete_group(session, seat.group.id, now=now, actor=values["created_by"])
         await session.refresh(seat.order)
@@ -217,8 +217,9 @@ async def _open(
         await session.flush()
     except IntegrityError:
         raise _reference_used(values["client_reference_id"]) from None
-    await _record_created(session, order)
-    await record_group_event(session, "payment_group.created", group)
+    await append_events(
+        session, [*_created_events(order), group_event("payment_group.created", group)]
+    )
     return order
 
 
@@ -310,21 +311,25 @@ def _cashback_sent(order: Order) -> CashbackAlreadySentError:
     )
 
 
-async def _record_created(session: AsyncSession, order: Order) -> None:
+def _created_events(order: Order) -> list[dict[str, Any]]:
     """`order.created`, then `order.review_required` when its cashback is held for review."""
-    await _record_order(session, order, "order.created")
-    if order.review_status == PENDING:
-        await _record_order(session, order, "order.review_required")
+    types = ["order.created"] + (
+        ["order.review_required"] if order.review_status == PENDING else []
+    )
+    return [_order_event(order, event_type) for event_type in types]
 
 
-async def _record_order(session: AsyncSession, order: Order, event_type: str) -> None:
-    await append_event(
-        session,
+def _order_event(order: Order, event_type: str) -> dict[str, Any]:
+    return new_event(
         type=event_type,
         organization_id=order.organization_id,
         livemode=order.livemode,
         data=order_data(order),
     )
+
+
+async def _record_order(session: AsyncSession, order: Order, event_type: str) -> None:
+    await append_events(session, [_order_event(order, event_type)])
 
 
 def _reference_used(reference: str | None) -> ClientReferenceIdExistsError:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kohort import clock
 from kohort.audit import service as audit
 from kohort.errors import ValidationError
-from kohort.event.service import append_event
+from kohort.event.service import append_events, new_event
 from kohort.ids import new_id
 from kohort.models import Event, WebhookDelivery, WebhookEndpoint
 from kohort.webhook import destinations, repository
@@ -213,13 +213,18 @@ async def roll_secret(
 
 
 def _delivery_row(
-    event: Event, endpoint: WebhookEndpoint, *, now: datetime, redelivery: bool = False
+    event_id: str,
+    event_type: str,
+    endpoint: WebhookEndpoint,
+    *,
+    now: datetime,
+    redelivery: bool = False,
 ) -> dict[str, Any]:
     return {
         "id": new_id("whd"),
-        "event_id": event.id,
+        "event_id": event_id,
         "endpoint_id": endpoint.id,
-        "event_type": event.type,
+        "event_type": event_type,
         "redelivery": redelivery,
         "status": repository.PENDING,
         "attempts": 0,
@@ -246,7 +251,7 @@ async def plan_deliveries(session: AsyncSession, events: Sequence[Event], *, now
     for endpoint in endpoints:
         by_owner[(endpoint.organization_id, endpoint.livemode)].append(endpoint)
     rows = [
-        _delivery_row(event, endpoint, now=now)
+        _delivery_row(event.id, event.type, endpoint, now=now)
         for event in events
         for endpoint in by_owner[(event.organization_id, event.livemode)]
         if subscribes(endpoint, event.type)
@@ -260,16 +265,15 @@ async def send_test(session: AsyncSession, endpoint: WebhookEndpoint) -> Webhook
     if not endpoint.is_active:
         raise _disabled(endpoint)
     now = clock.now()
-    event = await append_event(
-        session,
+    event = new_event(
         type=TEST_EVENT,
         organization_id=endpoint.organization_id,
         livemode=endpoint.livemode,
         data=endpoint_data(endpoint),
+        dispatched_at=now,
     )
-    event.dispatched_at = now
-    await session.flush()
-    row = _delivery_row(event, endpoint, now=now)
+    await append_events(session, [event])
+    row = _delivery_row(event["id"], event["type"], endpoint, now=now)
     await repository.insert_deliveries(session, [row])
     return (await repository.get_deliveries(session, [row["id"]]))[0]
 
@@ -309,7 +313,10 @@ async def redeliver_event(session: AsyncSession, event: Event) -> list[WebhookDe
         )
     ]
     now = clock.now()
-    rows = [_delivery_row(event, endpoint, now=now, redelivery=True) for endpoint in targets]
+    rows = [
+        _delivery_row(event.id, event.type, endpoint, now=now, redelivery=True)
+        for endpoint in targets
+    ]
     await repository.insert_deliveries(session, rows)
     return await repository.get_deliveries(session, [row["id"] for row in rows])
 
@@ -322,14 +329,18 @@ async def disable_failing(
     disabled = await repository.disable_failing(
         session, set(endpoint_ids), since=now - FAILING_DAYS, now=now
     )
-    for endpoint in disabled:
-        await append_event(
-            session,
-            type=DISABLED_EVENT,
-            organization_id=endpoint.organization_id,
-            livemode=endpoint.livemode,
-            data=endpoint_data(endpoint),
-        )
+    await append_events(
+        session,
+        [
+            new_event(
+                type=DISABLED_EVENT,
+                organization_id=endpoint.organization_id,
+                livemode=endpoint.livemode,
+                data=endpoint_data(endpoint),
+            )
+            for endpoint in disabled
+        ],
+    )
     return disabled
 
 
