@@ -1,15 +1,15 @@
 """Joining a group (DOMAIN.md §5): the checks in their order, then one atomic seat.
 
-The checks read the group as it is; the seat itself is taken by one conditional UPDATE and
-the member order is inserted under the unique (group, e-mail) constraint, both inside a
-savepoint: a join that loses a race changes nothing and says why."""
+The checks read the group as it is; then the member order is inserted under the unique
+(group, e-mail) constraint (`ON CONFLICT DO NOTHING`) and the seat is taken by one conditional
+UPDATE: a join that loses either race changes nothing (a refused seat takes its order back)
+and says why. No savepoint: nothing fails inside the transaction."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.errors import AppError
@@ -130,23 +130,19 @@ async def join(
             assessment=assessment,
         )
     order_values = {**order_values, **assessment.values(), **policy.review_values(action, now)}
-    try:
-        async with session.begin_nested():
-            seated = await repository.take_seat(session, group_id=group.id, now=now)
-            if seated is None:
-                raise await _why_refused(session, group.id, now)
-            order = Order(
-                **order_values,
-                payment_group_id=group.id,
-                payment_group_share_id=group.share_id,
-            )
-            session.add(order)
-            await session.flush()
-    except IntegrityError:
+    order = await repository.insert_member(
+        session,
+        {**order_values, "payment_group_id": group.id, "payment_group_share_id": group.share_id},
+    )
+    if order is None:
         raise EmailAlreadyUsedError(
             f"{order_values['customer_email']} is already a member of group {group.share_id}.",
             param="customerEmail",
-        ) from None
+        )
+    seated = await repository.take_seat(session, group_id=group.id, now=now)
+    if seated is None:
+        await repository.remove_member(session, order)
+        raise await _why_refused(session, group.id, now)
     return Seat(group=seated, order=order, participants=seated.participants_count)
 
 

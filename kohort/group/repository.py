@@ -30,6 +30,11 @@ from sqlalchemy import (
 from sqlalchemy import (
     cast as sql_cast,
 )
+from sqlalchemy import (
+    delete as sql_delete,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.customer.repository import email_key as email_key_of
@@ -393,6 +398,32 @@ async def take_seat(session: AsyncSession, *, group_id: str, now: datetime) -> P
     so concurrent joins never overfill. The group as updated, or None when refused."""
     result = await session.execute(_TAKE_SEAT, {"group_id": group_id, "now": now})
     return result.scalar_one_or_none()
+
+
+_INSERT_MEMBER = {
+    dialect: insert(Order)
+    .on_conflict_do_nothing(index_elements=[Order.payment_group_id, Order.email_key])
+    .returning(Order)
+    for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+"""Built once: every join inserts its member order."""
+
+
+async def insert_member(session: AsyncSession, values: dict[str, Any]) -> Order | None:
+    """The new member order of `values`' group, or None when its e-mail is already one of the
+    group's (`INSERT ... ON CONFLICT DO NOTHING RETURNING` on the unique (group, e-mail key):
+    no savepoint, nothing written)."""
+    stmt = _INSERT_MEMBER[session.get_bind().dialect.name]
+    return (await session.scalars(stmt, [values])).one_or_none()
+
+
+async def remove_member(session: AsyncSession, order: Order) -> None:
+    """Take back the member order this transaction has just inserted (its seat was refused):
+    the join leaves nothing behind."""
+    await session.execute(
+        sql_delete(Order).where(Order.id == order.id).execution_options(synchronize_session=False)
+    )
+    session.expunge(order)
 
 
 async def get_with_membership(

@@ -124,6 +124,8 @@ async def create_order(
             return await _join(
                 session, organization, livemode, data.payment_group_share_id, values, policy
             )
+        except ClientReferenceIdExistsError:
+            raise  # the transaction is lost (a unique key of the order's): no group instead
         except AppError as refusal:
             values["join_error"] = {"code": refusal.code, "message": refusal.message}
             if isinstance(refusal, RiskRefusedError):
@@ -172,15 +174,20 @@ async def _join(
         ),
     }
     now = values["created_at"]
-    seat = await joining.join(
-        session,
-        organization_id=organization.id,
-        livemode=livemode,
-        code=code,
-        order_values=values,
-        policy=policy,
-        now=now,
-    )
+    try:
+        seat = await joining.join(
+            session,
+            organization_id=organization.id,
+            livemode=livemode,
+            code=code,
+            order_values=values,
+            policy=policy,
+            now=now,
+        )
+    except IntegrityError:
+        # The member order's one other unique key: a concurrent order took its reference
+        # since create_order checked it.
+        raise _reference_used(values["client_reference_id"]) from None
     events = [*_created_events(seat.order), group_event("payment_group.joined", seat.group)]
     thresholds = {
         int(level["participantsToUnlock"]) for level in seat.group.settings["discountLevels"]
