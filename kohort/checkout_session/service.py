@@ -64,7 +64,11 @@ async def create_checkout_session(
 ) -> Paid:
     try:
         order = await orders.create_order(
-            session, organization=organization, livemode=livemode, actor=actor, data=order_of(data)
+            session,
+            organization_id=organization.id,
+            livemode=livemode,
+            actor=actor,
+            data=order_of(data),
         )
     except AmountTooLowError as refusal:
         refusal.param = "amountTotal"

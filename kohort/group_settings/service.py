@@ -24,7 +24,7 @@ from kohort.group_settings.schemas import (
     PaymentGroupSettingsUpdate,
 )
 from kohort.ids import new_id
-from kohort.models import PaymentGroupSettings
+from kohort.models import Organization, PaymentGroupSettings
 from kohort.risk.policy import DEFAULT_ACTIONS, DEFAULT_OUTCOME, DEFAULT_REVIEW_DAYS
 
 PERCENTAGE = "PERCENTAGE"
@@ -100,10 +100,26 @@ async def get_settings(
 ) -> PaymentGroupSettings:
     settings = await repository.get(session, organization_id=organization_id, livemode=livemode)
     if settings is None:
-        raise PaymentGroupSettingsNotFoundError(
-            f"No payment group settings for organization '{organization_id}'.", param="id"
-        )
+        raise _not_found(organization_id)
     return settings
+
+
+def _not_found(organization_id: str) -> PaymentGroupSettingsNotFoundError:
+    return PaymentGroupSettingsNotFoundError(
+        f"No payment group settings for organization '{organization_id}'.", param="id"
+    )
+
+
+async def get_with_organization(
+    session: AsyncSession, *, organization_id: str, livemode: bool
+) -> tuple[Organization, PaymentGroupSettings]:
+    """The organization and its settings in this mode, read together (an order needs both)."""
+    found = await repository.get_with_organization(
+        session, organization_id=organization_id, livemode=livemode
+    )
+    if found is None:
+        raise _not_found(organization_id)
+    return found
 
 
 def levels_of(settings: PaymentGroupSettings) -> list[Level]:

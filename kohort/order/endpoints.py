@@ -89,10 +89,12 @@ async def create_order(
     `paymentGroupShareId` or open a new group. A code that cannot be joined does not fail
     the order: it opens its own group and `joinError` says why."""
     wanted = check_expand(frozenset(expand or ()), EXPANDABLE)
-    organization = await organizations.get_by_id(session, auth.organization_id)
-    assert organization is not None
     order = await service.create_order(
-        session, organization=organization, livemode=auth.livemode, actor=auth.key_id, data=payload
+        session,
+        organization_id=auth.organization_id,
+        livemode=auth.livemode,
+        actor=auth.key_id,
+        data=payload,
     )
     count_groups(request, order, code=payload.payment_group_share_id)
     return (await _present(session, [order], wanted))[0]

@@ -20,7 +20,7 @@ from kohort.group import service as groups
 from kohort.group.cashback import application_fee
 from kohort.group.ending import complete_group, group_event, order_data
 from kohort.group.errors import AmountTooLowError, CustomerBlockedError, RiskRefusedError
-from kohort.group_settings.service import get_settings
+from kohort.group_settings.service import get_with_organization
 from kohort.ids import new_id
 from kohort.models import Order, Organization, PaymentGroup
 from kohort.order import repository
@@ -51,13 +51,15 @@ async def get_order(
 async def create_order(
     session: AsyncSession,
     *,
-    organization: Organization,
+    organization_id: str,
     livemode: bool,
     actor: str,
     data: OrderCreate,
 ) -> Order:
     now = clock.now()
-    settings = await get_settings(session, organization_id=organization.id, livemode=livemode)
+    organization, settings = await get_with_organization(
+        session, organization_id=organization_id, livemode=livemode
+    )
     if data.client_reference_id is not None and await repository.client_reference_used(
         session,
         organization_id=organization.id,

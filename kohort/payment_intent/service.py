@@ -60,7 +60,7 @@ async def create_payment_intent(
     code = await _share_code(session, organization, livemode, data.payment_group_id)
     order = await orders.create_order(
         session,
-        organization=organization,
+        organization_id=organization.id,
         livemode=livemode,
         actor=actor,
         data=OrderCreate.model_validate(

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort.db import Database
 from kohort.errors import AppError
-from kohort.models import Customer, Event, Order, Organization
+from kohort.models import Customer, Event, Order
 from kohort.order import service
 from kohort.order.schemas import OrderCreate
 from tests.factories import Org
@@ -33,11 +33,9 @@ def _postgres_only(is_postgres: bool) -> None:
 
 
 async def _register(session: AsyncSession, org: Org, **body: Any) -> Order:
-    organization = await session.get(Organization, org.id)
-    assert organization is not None
     return await service.create_order(
         session,
-        organization=organization,
+        organization_id=org.id,
         livemode=False,
         actor="test",
         data=OrderCreate.model_validate(buyer(**body)),
