@@ -57,17 +57,18 @@ async def assess(
     """The risk of the order of `values` joining `group`, or opening one (`group` None):
     its likeness to each member, then its own traits (a throw-away domain, a burst)."""
     person = candidate(values)
-    reasons: list[Reason] = []
-    if group is not None:
-        reasons += compare(person, await repository.members(session, group))
+    scope = {"organization_id": values["organization_id"], "livemode": values["livemode"]}
+    since = now - timedelta(minutes=BURST_MINUTES)
+    members: list[Person] = []
     recent = 0
-    if person.ip is not None:
-        recent = await repository.orders_from_ip(
-            session,
-            organization_id=values["organization_id"],
-            livemode=values["livemode"],
-            ip=person.ip,
-            since=now - timedelta(minutes=BURST_MINUTES),
+    if group is not None and person.ip is not None:
+        members, recent = await repository.members_and_orders_from_ip(
+            session, group, **scope, ip=person.ip, since=since
         )
+    elif group is not None:
+        members = await repository.members(session, group)
+    elif person.ip is not None:
+        recent = await repository.orders_from_ip(session, **scope, ip=person.ip, since=since)
+    reasons = compare(person, members) if group is not None else []
     reasons = ranked([*reasons, *own_signals(person, recent_orders_from_ip=recent)])
     return Assessment(level=level_of(reasons), reasons=reasons)

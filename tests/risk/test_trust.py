@@ -2,6 +2,7 @@
 "Trust"), through POST /orders and /checkout-sessions on the real engines."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ from kohort import clock
 from kohort.db import Database
 from kohort.group import jobs
 from kohort.order.review import resolve_due_reviews
+from kohort.risk import repository as risk_repository
 from kohort.webhook.schemas import EVENT_TYPES
 from kohort.worker import Worker
 from tests.factories import Org, bearer
@@ -166,6 +168,34 @@ async def test_the_optional_fields_feed_the_signals(client: httpx.AsyncClient, s
     third = await place_order(client, shop.sk_test, **stranger("vera", customerIp="203.0.113.7"))
     assert "BURST" in codes(third)
     assert third["riskLevel"] == "HIGH" and third["reviewStatus"] == "PENDING"
+
+
+async def test_a_join_counts_the_recent_orders_from_its_address(
+    client: httpx.AsyncClient, shop: Org, db: Database
+) -> None:
+    ip = "198.51.100.23"
+    creator = await place_order(client, shop.sk_test, **stranger("wim", customerIp=ip))
+    code = creator["paymentGroup"]["shareId"]
+    second = await place_order(client, shop.sk_test, code=code, **stranger("xia", customerIp=ip))
+    assert second["paymentGroupShareId"] == code
+    assert "SAME_IP" in codes(second) and "BURST" not in codes(second)
+    third = await place_order(client, shop.sk_test, code=code, **stranger("yan", customerIp=ip))
+    assert "BURST" in codes(third), codes(third)
+    burst = next(r for r in third["riskReasons"] if r["code"] == "BURST")
+    assert burst["detail"].startswith(f"3 orders from {ip}"), burst
+    # the members and the address's count are read together; a group with no member left
+    # (none is OPEN) still gets the count
+    async with db.read() as session:
+        alone = SimpleNamespace(id="grp_without_members", customer_id="cus_nobody")
+        members, recent = await risk_repository.members_and_orders_from_ip(
+            session,
+            alone,
+            organization_id=shop.id,
+            livemode=False,
+            ip=ip,
+            since=clock.now() - timedelta(minutes=10),
+        )
+    assert (members, recent) == ([], 3)
 
 
 async def test_a_disposable_domain_is_reviewed_when_it_opens(
