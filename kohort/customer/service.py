@@ -5,6 +5,7 @@ included: creating a customer with a deleted customer's e-mail restores that cus
 Each change appends `customer.created` or `customer.updated` in the same transaction.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -23,7 +24,7 @@ from kohort.customer.schemas import (
     normalize_phone,
 )
 from kohort.errors import ValidationError
-from kohort.event.service import append_event
+from kohort.event.service import append_events, new_event
 from kohort.ids import new_id
 from kohort.models import Customer
 
@@ -39,14 +40,17 @@ def _phone(raw: str | None, locale: str | None) -> str | None:
         raise ValidationError(f"phoneNumber {error}.", param="phoneNumber") from None
 
 
-async def _record(session: AsyncSession, event_type: str, customer: Customer) -> None:
-    await append_event(
-        session,
+def _event(event_type: str, customer: Customer) -> dict[str, Any]:
+    return new_event(
         type=event_type,
         organization_id=customer.organization_id,
         livemode=customer.livemode,
         data=CustomerRead.model_validate(customer).model_dump(mode="json", by_alias=True),
     )
+
+
+async def _record(session: AsyncSession, event_type: str, customer: Customer) -> None:
+    await append_events(session, [_event(event_type, customer)])
 
 
 def _exists(email: str) -> CustomerExistsError:
@@ -297,6 +301,14 @@ async def restore_customer(session: AsyncSession, customer: Customer, *, actor: 
     return customer
 
 
+@dataclass(frozen=True)
+class Buyer:
+    customer: Customer
+    events: list[dict[str, Any]]
+    """`customer.created` when the order created its buyer: the caller writes it first among
+    the order's own events (one statement for them all), in this transaction."""
+
+
 async def customer_for_order(
     session: AsyncSession,
     *,
@@ -309,14 +321,14 @@ async def customer_for_order(
     last_name: str | None,
     phone_number: str | None,
     locale: str,
-) -> Customer:
+) -> Buyer:
     """The buyer of an order: by id, else by e-mail (a soft-deleted one is restored), else a
     new customer from the e-mail and names."""
     if customer_id is not None:
         customer = await get_customer(
             session, organization_id=organization_id, livemode=livemode, customer_id=customer_id
         )
-        return await restore_customer(session, customer, actor=actor)
+        return Buyer(await restore_customer(session, customer, actor=actor), [])
     if email is None or not first_name or not last_name:
         missing = "customerEmail" if email is None else "customerFirstName"
         if email is not None and first_name:
@@ -329,7 +341,7 @@ async def customer_for_order(
         session, organization_id=organization_id, livemode=livemode, email=email
     )
     if existing is not None:
-        return await restore_customer(session, existing, actor=actor)
+        return Buyer(await restore_customer(session, existing, actor=actor), [])
     data = CustomerCreate(
         email_address=email,
         first_name=first_name,
@@ -348,10 +360,9 @@ async def customer_for_order(
     # One statement, no savepoint: a concurrent twin (PostgreSQL) makes it insert nothing.
     inserted = await repository.insert_if_absent(session, values)
     if inserted is not None:
-        await _record(session, "customer.created", inserted)
-        return inserted
+        return Buyer(inserted, [_event("customer.created", inserted)])
     twin = await repository.get_by_email(
         session, organization_id=organization_id, livemode=livemode, email=email
     )
     assert twin is not None, "the unique constraint named a customer"
-    return await restore_customer(session, twin, actor=actor)
+    return Buyer(await restore_customer(session, twin, actor=actor), [])

@@ -73,7 +73,7 @@ async def create_order(
             f"{settings.min_purchase_value}.",
             param="amount",
         )
-    customer = await customers.customer_for_order(
+    buyer = await customers.customer_for_order(
         session,
         organization_id=organization.id,
         livemode=livemode,
@@ -85,6 +85,7 @@ async def create_order(
         phone_number=data.customer_phone_number,
         locale=data.locale,
     )
+    customer, first = buyer.customer, buyer.events
     if customer.is_blocked:
         raise CustomerBlockedError(f"Customer {customer.id} is blocked.", param="customerId")
     values: dict[str, Any] = {
@@ -124,7 +125,7 @@ async def create_order(
     if data.payment_group_share_id:
         try:
             return await _join(
-                session, organization, livemode, data.payment_group_share_id, values, policy
+                session, organization, livemode, data.payment_group_share_id, values, policy, first
             )
         except ClientReferenceIdExistsError:
             raise  # the transaction is lost (a unique key of the order's): no group instead
@@ -136,13 +137,15 @@ async def create_order(
         assessment = await risk.assess(session, values, group=None, now=now)
     values.update(assessment.values())
     if await budget.exhausted(session, organization, settings, now):
-        return await _outside(session, values)
+        return await _outside(session, values, first)
     action = policy.action(assessment.level, joining=False)
     values.update(policy.review_values(action, now))
-    return await _open(session, organization, livemode, settings, values)
+    return await _open(session, organization, livemode, settings, values, first)
 
 
-async def _outside(session: AsyncSession, values: dict[str, Any]) -> Order:
+async def _outside(
+    session: AsyncSession, values: dict[str, Any], first: list[dict[str, Any]]
+) -> Order:
     """The month's cashback budget is used up: the paid order is registered in no group
     (nothing to review, no cashback); `joinError` BUDGET_EXHAUSTED says why, with the reason
     its code could not be joined when it had one."""
@@ -157,7 +160,7 @@ async def _outside(session: AsyncSession, values: dict[str, Any]) -> Order:
         await session.flush()
     except IntegrityError:
         raise _reference_used(values["client_reference_id"]) from None
-    await _record_order(session, order, "order.created")
+    await append_events(session, [*first, _order_event(order, "order.created")])
     return order
 
 
@@ -168,6 +171,7 @@ async def _join(
     code: str,
     values: dict[str, Any],
     policy: Policy,
+    first: list[dict[str, Any]],
 ) -> Order:
     values = {
         **values,
@@ -190,7 +194,11 @@ async def _join(
         # The member order's one other unique key: a concurrent order took its reference
         # since create_order checked it.
         raise _reference_used(values["client_reference_id"]) from None
-    events = [*_created_events(seat.order), group_event("payment_group.joined", seat.group)]
+    events = [
+        *first,
+        *_created_events(seat.order),
+        group_event("payment_group.joined", seat.group),
+    ]
     thresholds = {
         int(level["participantsToUnlock"]) for level in seat.group.settings["discountLevels"]
     }
@@ -209,6 +217,7 @@ async def _open(
     livemode: bool,
     settings: Any,
     values: dict[str, Any],
+    first: list[dict[str, Any]],
 ) -> Order:
     group = await groups.open_group(
         session,
@@ -227,7 +236,7 @@ async def _open(
     except IntegrityError:
         raise _reference_used(values["client_reference_id"]) from None
     await append_events(
-        session, [*_created_events(order), group_event("payment_group.created", group)]
+        session, [*first, *_created_events(order), group_event("payment_group.created", group)]
     )
     return order
 

@@ -5,8 +5,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from kohort.db import Database
+from kohort.models import Event
 from tests.factories import Org, bearer, make_customer
 from tests.group_settings.api import patched
 from tests.order.api import (
@@ -185,6 +187,29 @@ async def test_new_customer_is_created_with_an_event(client: httpx.AsyncClient, 
     ]
     assert events[0]["data"] == customer
     assert events[1]["data"] == order
+
+
+async def test_a_new_customer_joining_gets_its_event_before_the_orders(
+    client: httpx.AsyncClient, org: Org, db: Database
+) -> None:
+    code = (await create_order(client, org.sk_test))["paymentGroupShareId"]
+    before = len(await all_events(client, org.sk_test))
+    joiner = await create_order(client, org.sk_test, paymentGroupShareId=code)
+    assert joiner["joinError"] is None and joiner["paymentGroupShareId"] == code
+    # in the order they were appended (their seq, the order the worker fans them out in)
+    async with db.read() as session:
+        stmt = select(Event).where(Event.organization_id == org.id).order_by(Event.seq)
+        events = (await session.execute(stmt)).scalars().all()[before:]
+    # two members reach the default program's first level
+    assert [e.type for e in events] == [
+        "customer.created",
+        "order.created",
+        "payment_group.joined",
+        "payment_group.level_unlocked",
+    ]
+    assert events[0].data["id"] == joiner["customerId"]
+    assert events[1].data["id"] == joiner["id"]
+    assert events[2].data["participantsCount"] == 2
 
 
 async def test_soft_deleted_customer_is_restored_by_an_order(
