@@ -52,18 +52,23 @@ def order_data(order: Order | dict[str, Any]) -> dict[str, Any]:
     return OrderRead.model_validate(order).model_dump(mode="json", by_alias=True)
 
 
-def group_event(event_type: str, group: PaymentGroup) -> dict[str, Any]:
-    """The event of `event_type` with the group as it is now, for `append_events`."""
-    return new_event(
-        type=event_type,
-        organization_id=group.organization_id,
-        livemode=group.livemode,
-        data=group_data(group),
-    )
+def group_events(group: PaymentGroup, *event_types: str) -> list[dict[str, Any]]:
+    """The events of these types with the group as it is now (its API object built once),
+    for `append_events`."""
+    data = group_data(group)
+    return [
+        new_event(
+            type=event_type,
+            organization_id=group.organization_id,
+            livemode=group.livemode,
+            data=data,
+        )
+        for event_type in event_types
+    ]
 
 
 async def record_group_event(session: AsyncSession, event_type: str, group: PaymentGroup) -> None:
-    await append_events(session, [group_event(event_type, group)])
+    await append_events(session, group_events(group, event_type))
 
 
 async def end_group(

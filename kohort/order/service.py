@@ -18,7 +18,7 @@ from kohort.group import joining
 from kohort.group import repository as group_repository
 from kohort.group import service as groups
 from kohort.group.cashback import application_fee
-from kohort.group.ending import complete_group, group_event, order_data
+from kohort.group.ending import complete_group, group_events, order_data
 from kohort.group.errors import AmountTooLowError, CustomerBlockedError, RiskRefusedError
 from kohort.group_settings.service import get_with_organization
 from kohort.ids import new_id
@@ -160,7 +160,7 @@ async def _outside(
         await session.flush()
     except IntegrityError:
         raise _reference_used(values["client_reference_id"]) from None
-    await append_events(session, [*first, _order_event(order, "order.created")])
+    await append_events(session, [*first, *_order_events(order, "order.created")])
     return order
 
 
@@ -194,16 +194,15 @@ async def _join(
         # The member order's one other unique key: a concurrent order took its reference
         # since create_order checked it.
         raise _reference_used(values["client_reference_id"]) from None
-    events = [
-        *first,
-        *_created_events(seat.order),
-        group_event("payment_group.joined", seat.group),
-    ]
     thresholds = {
         int(level["participantsToUnlock"]) for level in seat.group.settings["discountLevels"]
     }
-    if seat.participants in thresholds:
-        events.append(group_event("payment_group.level_unlocked", seat.group))
+    unlocked = ["payment_group.level_unlocked"] if seat.participants in thresholds else []
+    events = [
+        *first,
+        *_created_events(seat.order),
+        *group_events(seat.group, "payment_group.joined", *unlocked),
+    ]
     await append_events(session, events)
     if seat.participants >= seat.group.max_participants:
         await complete_group(session, seat.group.id, now=now, actor=values["created_by"])
@@ -236,7 +235,8 @@ async def _open(
     except IntegrityError:
         raise _reference_used(values["client_reference_id"]) from None
     await append_events(
-        session, [*first, *_created_events(order), group_event("payment_group.created", group)]
+        session,
+        [*first, *_created_events(order), *group_events(group, "payment_group.created")],
     )
     return order
 
@@ -334,20 +334,25 @@ def _created_events(order: Order) -> list[dict[str, Any]]:
     types = ["order.created"] + (
         ["order.review_required"] if order.review_status == PENDING else []
     )
-    return [_order_event(order, event_type) for event_type in types]
+    return _order_events(order, *types)
 
 
-def _order_event(order: Order, event_type: str) -> dict[str, Any]:
-    return new_event(
-        type=event_type,
-        organization_id=order.organization_id,
-        livemode=order.livemode,
-        data=order_data(order),
-    )
+def _order_events(order: Order, *event_types: str) -> list[dict[str, Any]]:
+    """The events of these types with the order as it is now (its API object built once)."""
+    data = order_data(order)
+    return [
+        new_event(
+            type=event_type,
+            organization_id=order.organization_id,
+            livemode=order.livemode,
+            data=data,
+        )
+        for event_type in event_types
+    ]
 
 
 async def _record_order(session: AsyncSession, order: Order, event_type: str) -> None:
-    await append_events(session, [_order_event(order, event_type)])
+    await append_events(session, _order_events(order, event_type))
 
 
 def _reference_used(reference: str | None) -> ClientReferenceIdExistsError:
