@@ -37,6 +37,7 @@ Needs wrk (Debian: apt-get install wrk). `bench/api.py seed …` is the seeding 
 
 import argparse
 import asyncio
+import inspect
 import json
 import os
 import re
@@ -199,10 +200,16 @@ async def seed(database_url: str, organization_id: str, groups: int) -> list[tup
             async with db.write() as session:
                 organization = await organizations.get_by_id(session, organization_id)
                 assert organization is not None
+                # the tree's own signature: an older one took the organization, not its id
+                whose = (
+                    {"organization_id": organization_id}
+                    if "organization_id" in inspect.signature(create_order).parameters
+                    else {"organization": organization}
+                )
                 for n in range(start, min(start + 500, groups)):
                     order = await create_order(
                         session,
-                        organization=organization,
+                        **whose,
                         livemode=False,
                         actor="bench",
                         data=OrderCreate(
