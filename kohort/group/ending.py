@@ -53,14 +53,24 @@ def order_data(order: Order | dict[str, Any]) -> dict[str, Any]:
 
 
 def group_events(group: PaymentGroup, *event_types: str) -> list[dict[str, Any]]:
-    """The events of these types with the group as it is now (its API object built once),
-    for `append_events`."""
-    data = group_data(group)
+    """The events of these types with the group as it is now, for `append_events`."""
+    return _events_of(group, group_data(group), event_types)
+
+
+def order_events(order: Order, *event_types: str) -> list[dict[str, Any]]:
+    """The events of these types with the order as it is now, for `append_events`."""
+    return _events_of(order, order_data(order), event_types)
+
+
+def _events_of(
+    resource: Order | PaymentGroup, data: dict[str, Any], event_types: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """One resource's events share its API object, built once."""
     return [
         new_event(
             type=event_type,
-            organization_id=group.organization_id,
-            livemode=group.livemode,
+            organization_id=resource.organization_id,
+            livemode=resource.livemode,
             data=data,
         )
         for event_type in event_types

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kohort import clock
 from kohort.db import Database
-from kohort.event.service import append_events, new_event
+from kohort.event.service import append_events
 from kohort.group import repository as group_repository
 from kohort.group import service as groups
-from kohort.group.ending import SYSTEM, order_data
+from kohort.group.ending import SYSTEM, order_events
 from kohort.group_settings.service import get_settings
 from kohort.models import Order, PaymentGroup
 from kohort.order import repository
@@ -78,20 +78,8 @@ async def resolve(
     await session.refresh(order)
     if leaves and group is not None:
         await groups.leave_group(session, group, now=now, actor=actor)
-    data = order_data(order)
     types = ["order.review_resolved"] + (["order.cashback_available"] if released else [])
-    await append_events(
-        session,
-        [
-            new_event(
-                type=event_type,
-                organization_id=order.organization_id,
-                livemode=order.livemode,
-                data=data,
-            )
-            for event_type in types
-        ],
-    )
+    await append_events(session, order_events(order, *types))
     if released:
         await budget.count_available(
             session, [(order.organization_id, order.livemode, order.amount_cashback or 0)], now=now

@@ -13,12 +13,12 @@ from kohort import clock
 from kohort.customer import service as customers
 from kohort.customer.repository import email_key
 from kohort.errors import AppError
-from kohort.event.service import append_events, new_event
+from kohort.event.service import append_events
 from kohort.group import joining
 from kohort.group import repository as group_repository
 from kohort.group import service as groups
 from kohort.group.cashback import application_fee
-from kohort.group.ending import complete_group, group_events, order_data
+from kohort.group.ending import complete_group, group_events, order_events
 from kohort.group.errors import AmountTooLowError, CustomerBlockedError, RiskRefusedError
 from kohort.group_settings.service import get_with_organization
 from kohort.ids import new_id
@@ -160,7 +160,7 @@ async def _outside(
         await session.flush()
     except IntegrityError:
         raise _reference_used(values["client_reference_id"]) from None
-    await append_events(session, [*first, *_order_events(order, "order.created")])
+    await append_events(session, [*first, *order_events(order, "order.created")])
     return order
 
 
@@ -334,25 +334,11 @@ def _created_events(order: Order) -> list[dict[str, Any]]:
     types = ["order.created"] + (
         ["order.review_required"] if order.review_status == PENDING else []
     )
-    return _order_events(order, *types)
-
-
-def _order_events(order: Order, *event_types: str) -> list[dict[str, Any]]:
-    """The events of these types with the order as it is now (its API object built once)."""
-    data = order_data(order)
-    return [
-        new_event(
-            type=event_type,
-            organization_id=order.organization_id,
-            livemode=order.livemode,
-            data=data,
-        )
-        for event_type in event_types
-    ]
+    return order_events(order, *types)
 
 
 async def _record_order(session: AsyncSession, order: Order, event_type: str) -> None:
-    await append_events(session, _order_events(order, event_type))
+    await append_events(session, order_events(order, event_type))
 
 
 def _reference_used(reference: str | None) -> ClientReferenceIdExistsError:
